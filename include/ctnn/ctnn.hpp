@@ -1,0 +1,26 @@
+#pragma once
+/**
+ * @file ctnn.hpp
+ * @brief Everything in ctnn except the dataset readers (io/, which need zlib: link
+ * ctnn::io), CUDA and MPI.
+ */
+#include "config.hpp"
+#include "core/batch.hpp"
+#include "core/error.hpp"
+#include "core/shape.hpp"
+#include "activations/gelu.hpp"
+#include "activations/identity.hpp"
+#include "activations/relu.hpp"
+#include "activations/sigmoid.hpp"
+#include "activations/softmax.hpp"
+#include "activations/tanh.hpp"
+#include "init/initializers.hpp"
+#include "layers/dense.hpp"
+#include "layers/input.hpp"
+#include "losses/cross_entropy.hpp"
+#include "losses/mse.hpp"
+#include "network/evaluate.hpp"
+#include "network/net.hpp"
+#include "network/trainer.hpp"
+#include "optimizers/adam.hpp"
+#include "optimizers/sgd.hpp"

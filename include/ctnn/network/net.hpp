@@ -1,0 +1,199 @@
+#pragma once
+/**
+ * @file net.hpp
+ * @brief `ctnn::Net<Input<...>, Layers...>`: a network as a type, with its parameters inside.
+ */
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <type_traits>
+#include <utility>
+
+#include "../backends/backend_concepts.hpp"
+#include "../core/batch.hpp"
+#include "../core/memory.hpp"
+#include "../core/rng.hpp"
+#include "../init/initializers.hpp"
+#include "../layers/input.hpp"
+#include "passes.hpp"
+#include "shape_inference.hpp"
+
+CTNN_BEGIN_NAMESPACE
+
+template <class NetT, BatchType Bt>
+struct Workspace;
+
+namespace detail {
+template <class In>
+struct input_shape_of {
+  using type = Shape<1>;  // only reached after the static_assert in Net has fired
+};
+template <std::size_t... D>
+struct input_shape_of<Input<D...>> {
+  using type = typename Input<D...>::shape;  // instantiates Input's own checks
+};
+}  // namespace detail
+
+/**
+ * @brief A neural network whose every size is known at compile time.
+ *
+ * `Net<Input<784>, Dense<256>, ReLU, Dense<10>>` infers each layer's input shape,
+ * sizes the flat parameter block (held inside the object: no heap) and exposes every
+ * footprint as a constant. `forward` is `noexcept`, const and allocation-free, so one
+ * network serves many threads.
+ *
+ * @tparam In   `ctnn::Input<N...>`, the shape of one sample.
+ * @tparam Tags layer tags, in order; each states only its new sizes.
+ */
+template <class In, class... Tags>
+class Net {
+  static_assert(detail::is_input_v<In>,
+                "ctnn::Net: the first argument must be ctnn::Input<...>, e.g. Net<Input<784>, Dense<10>>");
+  static_assert(sizeof...(Tags) > 0,
+                "ctnn::Net: an empty network; add at least one layer after the Input, e.g. "
+                "Net<Input<784>, Dense<10>>");
+
+  using bound_ = bind_layers_t<typename detail::input_shape_of<In>::type, Tags...>;
+
+ public:
+  using input_shape_t = typename detail::input_shape_of<In>::type;  ///< shape of one input sample
+  using output_shape_t = typename bound_::shape;                    ///< shape of one output sample
+  using layers = typename bound_::list;                             ///< the bound layers, in order
+
+  /// The I-th bound layer.
+  template <std::size_t I>
+  using layer = type_at_t<I, layers>;
+
+  static constexpr std::size_t layer_count = sizeof...(Tags);  ///< number of layers (Input excluded)
+  static constexpr input_shape_t input_shape{};                ///< e.g. `Shape<784>{}`
+  static constexpr output_shape_t output_shape{};              ///< e.g. `Shape<10>{}`
+  static constexpr std::size_t input_size = input_shape_t::size;    ///< floats per input sample
+  static constexpr std::size_t output_size = output_shape_t::size;  ///< floats per output sample
+
+ private:
+  template <class F>
+  static constexpr auto per_layer(F f) {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return std::array<std::size_t, layer_count>{f.template operator()<layer<I>>()...};
+    }(std::make_index_sequence<layer_count>{});
+  }
+  static constexpr auto exclusive_scan(std::array<std::size_t, layer_count> a) {
+    std::size_t acc = 0;
+    for (auto& v : a) acc += std::exchange(v, acc);
+    return a;
+  }
+  static constexpr auto sum(std::array<std::size_t, layer_count> a) {
+    std::size_t acc = 0;
+    for (auto v : a) acc += v;
+    return acc;
+  }
+
+ public:
+  /// Parameters per layer (0 for activations).
+  static constexpr auto param_sizes = per_layer([]<class L>() { return L::param_count; });
+  /// Offset of each layer's parameters in the flat block.
+  static constexpr auto param_offsets = exclusive_scan(param_sizes);
+  /// Total trainable parameters.
+  static constexpr std::size_t param_count = sum(param_sizes);
+  /// Floating-point operations of one forward pass of one sample.
+  static constexpr std::size_t flops_forward = sum(per_layer([]<class L>() { return L::flops; }));
+  /// Values per sample of each layer's output.
+  static constexpr auto activation_sizes = per_layer([]<class L>() { return L::output_shape::size; });
+  /// Offset (per sample) of each layer's output in a training activation store.
+  static constexpr auto activation_offsets = exclusive_scan(activation_sizes);
+  /// Values per sample held by a training pass: every layer's output.
+  static constexpr std::size_t activation_count = sum(activation_sizes);
+  /// The widest tensor between two layers, per sample.
+  static constexpr std::size_t max_width =
+      std::max(input_size, *std::max_element(activation_sizes.begin(), activation_sizes.end()));
+
+  /// Bytes of the inference workspace for a batch of B (`Workspace<Net, Batch<B>>`).
+  template <std::size_t B>
+  static constexpr std::size_t workspace_bytes = 2 * max_width * B * sizeof(float);
+  /// Bytes of the scratch a trainer holds for a batch of B (activations, output and two gradient buffers).
+  template <std::size_t B>
+  static constexpr std::size_t training_workspace_bytes = (activation_count + output_size + 2 * max_width) * B * sizeof(float);
+
+  Net() noexcept = default;
+
+  /// The flat parameter block: per layer, weights then bias.
+  std::span<float> params() noexcept { return {params_.data(), param_count}; }
+  std::span<const float> params() const noexcept { return {params_.data(), param_count}; }
+
+  /// The parameters of layer I alone.
+  template <std::size_t I>
+  std::span<float> layer_params() noexcept {
+    return params().subspan(param_offsets[I], param_sizes[I]);
+  }
+
+  /// Initialises every trainable layer with `Init` (biases to zero) from `seed`.
+  template <Initializer Init>
+  void init(Init ini, std::uint64_t seed) noexcept {
+    Rng rng(seed);
+    for_each_trainable([&]<class L, std::size_t I>() { L::init(ini, layer_params<I>(), rng); });
+  }
+
+  /// Initialises every trainable layer with its own default (He uniform for Dense).
+  void init(std::uint64_t seed) noexcept {
+    Rng rng(seed);
+    for_each_trainable(
+        [&]<class L, std::size_t I>() { L::init(typename L::default_init{}, layer_params<I>(), rng); });
+  }
+
+  /// Batch-1 inference into y; scratch on the stack, no heap, no exceptions.
+  template <Backend Be = default_backend>
+  void forward(std::span<const float, input_size> x, std::span<float, output_size> y) const noexcept {
+    alignas(alignment) float scratch[2][max_width];
+    forward_pass<Net, 1>(Be{}, params_.data(), x.data(), y.data(), scratch[0], scratch[1]);
+  }
+
+  /// Batch-1 inference returning the output by value.
+  template <Backend Be = default_backend>
+  std::array<float, output_size> forward(std::span<const float, input_size> x) const noexcept {
+    std::array<float, output_size> y;
+    forward<Be>(x, std::span<float, output_size>(y));
+    return y;
+  }
+
+  /// Batched inference over a caller-owned workspace; `forward` never mutates the net.
+  template <std::size_t B, Backend Be = default_backend>
+  void forward(Workspace<Net, Batch<B>>& ws, std::span<const float, B * input_size> x,
+               std::span<float, B * output_size> y) const noexcept {
+    forward_pass<Net, B>(Be{}, params_.data(), x.data(), y.data(), ws.scratch(0), ws.scratch(1));
+  }
+
+ private:
+  template <class F>
+  void for_each_trainable(F f) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (
+          [&] {
+            if constexpr (layer<I>::trainable) f.template operator()<layer<I>, I>();
+          }(),
+          ...);
+    }(std::make_index_sequence<layer_count>{});
+  }
+
+  alignas(alignment) std::array<float, param_count> params_{};
+};
+
+/**
+ * @brief Scratch for batched inference of `NetT` at batch B, sized at compile time.
+ * Place it where you like (stack, static, heap); `bytes` says how large it is.
+ */
+template <class NetT, BatchType Bt>
+struct Workspace {
+  static constexpr std::size_t batch = Bt::size;
+  static constexpr std::size_t floats_per_buffer = NetT::max_width * batch;
+  static constexpr std::size_t bytes = 2 * floats_per_buffer * sizeof(float);  ///< == NetT::workspace_bytes<B>
+  static_assert(bytes == NetT::template workspace_bytes<Bt::size>);
+
+  float* scratch(std::size_t i) noexcept { return data_.data() + i * floats_per_buffer; }
+
+ private:
+  alignas(alignment) std::array<float, 2 * floats_per_buffer> data_;
+};
+
+CTNN_END_NAMESPACE

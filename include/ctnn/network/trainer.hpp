@@ -1,0 +1,129 @@
+#pragma once
+/**
+ * @file trainer.hpp
+ * @brief `ctnn::Trainer<Net, Loss, Optimizer, Batch<B>>`: forward, loss, backward and
+ * update for one batch per `step`, with NaN/Inf detection.
+ */
+#include <cmath>
+#include <cstddef>
+#include <ranges>
+#include <span>
+#include <string>
+#include <type_traits>
+
+#include "../activations/softmax.hpp"
+#include "../backends/backend_concepts.hpp"
+#include "../core/batch.hpp"
+#include "../core/memory.hpp"
+#include "../detail/raise.hpp"
+#include "../losses/cross_entropy.hpp"
+#include "../losses/loss_concepts.hpp"
+#include "../optimizers/optimizer_concepts.hpp"
+#include "net.hpp"
+#include "passes.hpp"
+
+CTNN_BEGIN_NAMESPACE
+
+/**
+ * @brief Trains a network in place, one compile-time batch per `step`.
+ *
+ * Owns the gradient block and optimizer state (same layout as the parameters) and the
+ * activations of one batch, allocated once at construction; the network itself keeps
+ * only its parameters.
+ *
+ * @tparam NetT a `ctnn::Net`
+ * @tparam L    a loss, e.g. `loss::SoftmaxCrossEntropy`
+ * @tparam O    an optimizer, e.g. `optim::Adam`
+ * @tparam Bt   `Batch<B>`
+ * @tparam Be   backend tag
+ */
+template <class NetT, Loss L, Optimizer O, BatchType Bt, Backend Be = default_backend>
+class Trainer {
+  static_assert(!(std::is_same_v<L, loss::SoftmaxCrossEntropy> &&
+                  std::is_same_v<typename NetT::template layer<NetT::layer_count - 1>::tag, Softmax>),
+                "ctnn::Trainer: the network ends with Softmax but loss::SoftmaxCrossEntropy expects logits; "
+                "remove the final Softmax (the loss applies it, fused and numerically stable)");
+
+ public:
+  static constexpr std::size_t batch = Bt::size;
+  static constexpr std::size_t out_n = NetT::output_size;
+  static constexpr std::size_t targets_per_batch = batch * L::template targets_per_sample<out_n>;
+
+  /// Binds to `net` (which must outlive the trainer) with optimizer options `opts`.
+  explicit Trainer(NetT& net, typename O::Options opts = {})
+      : net_(net),
+        opt_(opts),
+        grads_(NetT::param_count),
+        state_(O::state_blocks * NetT::param_count),
+        acts_(NetT::activation_count * batch),
+        dout_(out_n * batch),
+        scratch_(2 * NetT::max_width * batch) {}
+
+  /**
+   * @brief One training step on a batch: `inputs` holds B samples (B·input_size floats),
+   * `targets` B labels (classification) or B·output_size values (regression).
+   * @return the batch-mean loss before the update.
+   * @throws ctnn::Error on a size mismatch, an invalid label, or a non-finite loss or
+   * gradient (then the parameters are left as they were).
+   */
+  template <std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
+    requires std::same_as<std::ranges::range_value_t<X>, float> &&
+             (L::template accepts_target<std::ranges::range_value_t<Y>>)
+  float step(const X& inputs, const Y& targets) {
+    return step_impl(std::span<const float>(std::ranges::data(inputs), std::ranges::size(inputs)),
+                     std::span<const std::ranges::range_value_t<Y>>(std::ranges::data(targets),
+                                                                    std::ranges::size(targets)));
+  }
+
+  std::size_t steps() const noexcept { return steps_; }                        ///< completed steps
+  std::span<const float> gradients() const noexcept { return grads_.span(); }  ///< last step's gradients
+  O& optimizer() noexcept { return opt_; }
+  NetT& net() noexcept { return net_; }
+
+ private:
+  template <class Tt>
+  float step_impl(std::span<const float> inputs, std::span<const Tt> targets) {
+    if (inputs.size() != batch * NetT::input_size)
+      detail::raise("ctnn::Trainer::step: expected " + std::to_string(batch * NetT::input_size) +
+                    " input values (batch " + std::to_string(batch) + " x " + std::to_string(NetT::input_size) +
+                    "), got " + std::to_string(inputs.size()));
+    if (targets.size() != targets_per_batch)
+      detail::raise("ctnn::Trainer::step: expected " + std::to_string(targets_per_batch) + " targets, got " +
+                    std::to_string(targets.size()));
+    if (!L::template valid_targets<out_n, batch>(targets.data()))
+      detail::raise("ctnn::Trainer::step: a label at step " + std::to_string(steps_) +
+                    " is outside [0, " + std::to_string(out_n) + ")");
+
+    std::fill_n(grads_.data(), grads_.size(), 0.0f);
+    const float* p = net_.params().data();
+    forward_pass_saving<NetT, batch>(Be{}, p, inputs.data(), acts_.data());
+    const float* out = acts_.data() + NetT::activation_offsets[NetT::layer_count - 1] * batch;
+    const float loss = L::template value_and_gradient<out_n, batch>(out, targets.data(), dout_.data());
+    if (!std::isfinite(loss))
+      detail::raise("ctnn::Trainer::step: non-finite loss (" + std::to_string(loss) + ") at step " +
+                    std::to_string(steps_) + "; check the inputs for NaN/Inf or lower the learning rate");
+    backward_pass<NetT, batch>(Be{}, p, inputs.data(), acts_.data(), dout_.data(), grads_.data(), scratch_.data(),
+                               scratch_.data() + NetT::max_width * batch);
+    check_gradients();
+    opt_.update(net_.params(), grads_.span(), state_.span());
+    ++steps_;
+    return loss;
+  }
+
+  void check_gradients() const {
+    const float* g = grads_.data();
+    for (std::size_t l = 0; l < NetT::layer_count; ++l)
+      for (std::size_t k = NetT::param_offsets[l]; k < NetT::param_offsets[l] + NetT::param_sizes[l]; ++k)
+        if (!std::isfinite(g[k]))
+          detail::raise("ctnn::Trainer::step: non-finite gradient at step " + std::to_string(steps_) + " in layer " +
+                        std::to_string(l) + " (parameter " + std::to_string(k - NetT::param_offsets[l]) +
+                        "); parameters left unchanged");
+  }
+
+  NetT& net_;
+  O opt_;
+  AlignedBuffer grads_, state_, acts_, dout_, scratch_;
+  std::size_t steps_ = 0;
+};
+
+CTNN_END_NAMESPACE

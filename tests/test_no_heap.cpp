@@ -1,0 +1,72 @@
+// Inference allocates nothing: every global operator new is counted during forward.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <ctnn/ctnn.hpp>
+#include <new>
+#include <numeric>
+
+namespace {
+std::atomic<long> g_news{0};
+}
+
+void* operator new(std::size_t n) {
+  ++g_news;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return ::operator new(n); }
+void* operator new(std::size_t n, std::align_val_t a) {
+  ++g_news;
+  if (void* p = std::aligned_alloc(static_cast<std::size_t>(a), (n + static_cast<std::size_t>(a) - 1) /
+                                                                     static_cast<std::size_t>(a) *
+                                                                     static_cast<std::size_t>(a)))
+    return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n, std::align_val_t a) { return ::operator new(n, a); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+using namespace ctnn;
+using Mlp = Net<Input<784>, Dense<256>, ReLU, Dense<128>, GELU, Dense<10>, Softmax>;
+
+TEST(NoHeap, CounterSeesAllocations) {
+  const long before = g_news.load();
+  void* p = ::operator new(16);  // a direct call cannot be elided like a new-expression
+  ::operator delete(p);
+  EXPECT_EQ(g_news.load(), before + 1);
+}
+
+TEST(NoHeap, ForwardBatch1AndBatchedAllocateNothing) {
+  static Mlp net;
+  static Workspace<Mlp, Batch<8>> ws;
+  static std::array<float, 8 * 784> xb;
+  static std::array<float, 8 * 10> yb;
+  net.init(42);
+  std::array<float, 784> x;
+  for (std::size_t k = 0; k < x.size(); ++k) x[k] = static_cast<float>(k % 13) / 13.0f;
+  xb.fill(0.25f);
+  const long before = g_news.load();
+  const auto y = net.forward(x);
+  std::array<float, 10> y2;
+  net.forward(x, y2);
+  net.forward<8>(ws, xb, yb);
+  const long after = g_news.load();
+  EXPECT_EQ(after, before);
+  EXPECT_EQ(y, y2);
+  EXPECT_NEAR(std::accumulate(yb.begin(), yb.begin() + 10, 0.0f), 1.0f, 1e-5f);
+}
+
+TEST(NoHeap, InferenceIsNoexcept) {
+  static Mlp net;
+  std::array<float, 784> x{};
+  static_assert(noexcept(net.forward(x)));
+}
