@@ -79,6 +79,10 @@ class Trainer {
   std::span<const float> gradients() const noexcept { return grads_.span(); }  ///< last step's gradients
   O& optimizer() noexcept { return opt_; }
   NetT& net() noexcept { return net_; }
+  /// The network's outputs for the last batch (B·output_size values), before the update.
+  std::span<const float> outputs() const noexcept {
+    return {acts_.data() + NetT::activation_offsets[NetT::layer_count - 1] * batch, out_n * batch};
+  }
 
  private:
   template <class Tt>

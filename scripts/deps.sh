@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything ctnn's build, tests, examples and benchmarks need, from Debian 12's
+# packages. Run as root (or with sudo) on a fresh machine; safe to run again.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+packages=(
+  g++ make cmake ninja-build ccache pkg-config
+  libxsimd-dev libboost-dev libgtest-dev libbenchmark-dev zlib1g-dev libcli11-dev
+  dataset-fashion-mnist
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
