@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <span>
 
-#include "../backends/scalar/dense.hpp"
+#include "../backends/kernels.hpp"
 #include "../init/initializers.hpp"
 #include "layer_concepts.hpp"
 

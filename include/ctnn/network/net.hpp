@@ -17,6 +17,7 @@
 #include "../core/rng.hpp"
 #include "../init/initializers.hpp"
 #include "../layers/input.hpp"
+#include "fusion.hpp"
 #include "passes.hpp"
 #include "shape_inference.hpp"
 
@@ -146,7 +147,7 @@ class Net {
   template <Backend Be = default_backend>
   void forward(std::span<const float, input_size> x, std::span<float, output_size> y) const noexcept {
     alignas(alignment) float scratch[2][max_width];
-    forward_pass<Net, 1>(Be{}, params_.data(), x.data(), y.data(), scratch[0], scratch[1]);
+    run_forward<1>(Be{}, x.data(), y.data(), scratch[0], scratch[1]);
   }
 
   /// Batch-1 inference returning the output by value.
@@ -161,10 +162,18 @@ class Net {
   template <std::size_t B, Backend Be = default_backend>
   void forward(Workspace<Net, Batch<B>>& ws, std::span<const float, B * input_size> x,
                std::span<float, B * output_size> y) const noexcept {
-    forward_pass<Net, B>(Be{}, params_.data(), x.data(), y.data(), ws.scratch(0), ws.scratch(1));
+    run_forward<B>(Be{}, x.data(), y.data(), ws.scratch(0), ws.scratch(1));
   }
 
  private:
+  template <std::size_t B, class Be>
+  void run_forward(Be be, const float* x, float* y, float* s0, float* s1) const noexcept {
+    if constexpr (SimdBackend<Be>)
+      fused_forward_pass<Net, B>(be, params_.data(), x, y, s0, s1);
+    else
+      forward_pass<Net, B>(be, params_.data(), x, y, s0, s1);
+  }
+
   template <class F>
   void for_each_trainable(F f) {
     [&]<std::size_t... I>(std::index_sequence<I...>) {

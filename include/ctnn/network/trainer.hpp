@@ -48,6 +48,13 @@ class Trainer {
   static constexpr std::size_t batch = Bt::size;
   static constexpr std::size_t out_n = NetT::output_size;
   static constexpr std::size_t targets_per_batch = batch * L::template targets_per_sample<out_n>;
+  /// Scratch beyond the two gradient buffers: dz and Wᵀ for the fused SIMD backward.
+  static constexpr std::size_t extra_scratch = [] {
+    if constexpr (SimdBackend<Be>)
+      return FusionPlan<NetT>::template backward_scratch<batch>;
+    else
+      return std::size_t{0};
+  }();
 
   /// Binds to `net` (which must outlive the trainer) with optimizer options `opts`.
   explicit Trainer(NetT& net, typename O::Options opts = {})
@@ -57,7 +64,7 @@ class Trainer {
         state_(O::state_blocks * NetT::param_count),
         acts_(NetT::activation_count * batch),
         dout_(out_n * batch),
-        scratch_(2 * NetT::max_width * batch) {}
+        scratch_(2 * NetT::max_width * batch + extra_scratch) {}
 
   /**
    * @brief One training step on a batch: `inputs` holds B samples (B·input_size floats),
@@ -100,14 +107,22 @@ class Trainer {
 
     std::fill_n(grads_.data(), grads_.size(), 0.0f);
     const float* p = net_.params().data();
-    forward_pass_saving<NetT, batch>(Be{}, p, inputs.data(), acts_.data());
+    if constexpr (SimdBackend<Be>)
+      fused_forward_pass_saving<NetT, batch>(Be{}, p, inputs.data(), acts_.data());
+    else
+      forward_pass_saving<NetT, batch>(Be{}, p, inputs.data(), acts_.data());
     const float* out = acts_.data() + NetT::activation_offsets[NetT::layer_count - 1] * batch;
     const float loss = L::template value_and_gradient<out_n, batch>(out, targets.data(), dout_.data());
     if (!std::isfinite(loss))
       detail::raise("ctnn::Trainer::step: non-finite loss (" + std::to_string(loss) + ") at step " +
                     std::to_string(steps_) + "; check the inputs for NaN/Inf or lower the learning rate");
-    backward_pass<NetT, batch>(Be{}, p, inputs.data(), acts_.data(), dout_.data(), grads_.data(), scratch_.data(),
-                               scratch_.data() + NetT::max_width * batch);
+    float* s0 = scratch_.data();
+    float* s1 = s0 + NetT::max_width * batch;
+    if constexpr (SimdBackend<Be>)
+      fused_backward_pass<NetT, batch>(Be{}, p, inputs.data(), acts_.data(), dout_.data(), grads_.data(), s0, s1,
+                                       s1 + NetT::max_width * batch);
+    else
+      backward_pass<NetT, batch>(Be{}, p, inputs.data(), acts_.data(), dout_.data(), grads_.data(), s0, s1);
     check_gradients();
     opt_.update(net_.params(), grads_.span(), state_.span());
     ++steps_;

@@ -1,0 +1,9 @@
+#pragma once
+/**
+ * @file kernels.hpp
+ * @brief Every backend's kernels, declared before the layers that call them so that
+ * overload resolution on the backend tag sees them all (a tag without its own
+ * overload falls back to its base's).
+ */
+#include "scalar/dense.hpp"
+#include "simd/dense.hpp"

@@ -1,0 +1,113 @@
+#pragma once
+/**
+ * @file activations.hpp
+ * @brief Element-wise activations on SIMD registers, for the dense epilogue (value) and
+ * the backward prologue (derivative). `needs_input` says whether the derivative needs
+ * the pre-activation z (else the output y suffices and z is never stored).
+ */
+#include <numbers>
+
+#include "../../activations/gelu.hpp"
+#include "../../activations/identity.hpp"
+#include "../../activations/relu.hpp"
+#include "../../activations/sigmoid.hpp"
+#include "../../activations/tanh.hpp"
+#include "arch.hpp"
+
+CTNN_BEGIN_NAMESPACE
+namespace kernel::simd {
+
+/// Primary template: no vector form; the activation then runs as its own scalar layer.
+template <class Act>
+struct vector_activation {
+  static constexpr bool supported = false;
+};
+
+template <>
+struct vector_activation<Identity> {
+  static constexpr bool supported = true, needs_input = false;
+  template <class V>
+  static V value(V x) noexcept {
+    return x;
+  }
+  template <class V>
+  static V derivative(V, V) noexcept {
+    return V(1.0f);
+  }
+};
+
+template <>
+struct vector_activation<ReLU> {
+  static constexpr bool supported = true, needs_input = false;
+  template <class V>
+  static V value(V x) noexcept {
+    return xsimd::select(x < V(0.0f), V(0.0f), x);  // NaN propagates, as in the scalar form
+  }
+  template <class V>
+  static V derivative(V, V y) noexcept {
+    return xsimd::select(y > V(0.0f), V(1.0f), V(0.0f));
+  }
+};
+
+template <int Num, int Den>
+struct vector_activation<LeakyReLUSlope<Num, Den>> {
+  static constexpr float slope = static_cast<float>(Num) / static_cast<float>(Den);
+  // With a positive slope, y > 0 exactly when x > 0, so the output decides the derivative.
+  static constexpr bool supported = true, needs_input = !(slope > 0.0f);
+  template <class V>
+  static V value(V x) noexcept {
+    return xsimd::select(x < V(0.0f), V(slope) * x, x);
+  }
+  template <class V>
+  static V derivative(V x, V y) noexcept {
+    if constexpr (needs_input)
+      return xsimd::select(x > V(0.0f), V(1.0f), V(slope));
+    else
+      return xsimd::select(y > V(0.0f), V(1.0f), V(slope));
+  }
+};
+
+template <>
+struct vector_activation<Tanh> {
+  static constexpr bool supported = true, needs_input = false;
+  template <class V>
+  static V value(V x) noexcept {
+    return xsimd::tanh(x);
+  }
+  template <class V>
+  static V derivative(V, V y) noexcept {
+    return xsimd::fnma(y, y, V(1.0f));
+  }
+};
+
+template <>
+struct vector_activation<Sigmoid> {
+  static constexpr bool supported = true, needs_input = false;
+  template <class V>
+  static V value(V x) noexcept {
+    return V(1.0f) / (V(1.0f) + xsimd::exp(-x));  // exp overflow gives 1/inf = 0: no NaN
+  }
+  template <class V>
+  static V derivative(V, V y) noexcept {
+    return y * (V(1.0f) - y);
+  }
+};
+
+template <>
+struct vector_activation<GELU> {
+  static constexpr bool supported = true, needs_input = true;
+  static constexpr float inv_sqrt2 = 0.70710678118654752f;
+  static constexpr float inv_sqrt2pi = 0.39894228040143268f;
+  template <class V>
+  static V value(V x) noexcept {
+    return V(0.5f) * x * (V(1.0f) + xsimd::erf(x * V(inv_sqrt2)));
+  }
+  template <class V>
+  static V derivative(V x, V) noexcept {
+    const V cdf = V(0.5f) * (V(1.0f) + xsimd::erf(x * V(inv_sqrt2)));
+    return xsimd::fma(x * V(inv_sqrt2pi), xsimd::exp(V(-0.5f) * x * x), cdf);
+  }
+};
+
+}  // namespace kernel::simd
+CTNN_END_NAMESPACE

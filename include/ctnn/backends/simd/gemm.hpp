@@ -1,0 +1,114 @@
+#pragma once
+/**
+ * @file gemm.hpp
+ * @brief The one register-blocked micro-kernel every dense product runs on, specialised
+ * on the compile-time sizes.
+ *
+ * Computes C[M][N] = A[M][K] · B[K][N] with B's rows contiguous (the canonical
+ * `[in][out]` weight layout streams exactly so) and hands each finished accumulator
+ * register to an epilogue, which adds bias, applies the activation and stores, or adds
+ * into C. A is addressed with two strides, so the same kernel computes X·W (forward),
+ * Xᵀ·dZ (weight gradient) and dZ·Wᵀ (input gradient, with Wᵀ packed once per step).
+ *
+ * Blocking: MR rows × NV vectors of accumulators, sized to the register file; when
+ * there are too few accumulators to hide the FMA latency (batch 1, narrow outputs)
+ * the K loop is split over KS independent chains that are summed at the end. The last
+ * column vector may be partial (N % lanes): it is loaded and stored with `load_n` /
+ * `store_n`, never by a scalar loop.
+ */
+#include <algorithm>
+#include <cstddef>
+
+#include "partial.hpp"
+
+CTNN_BEGIN_NAMESPACE
+namespace kernel::simd {
+
+/// Compile-time description of one product: sizes and strides, all in floats.
+template <std::size_t M_, std::size_t N_, std::size_t K_, std::size_t ARowStride, std::size_t AColStride,
+          std::size_t LdB>
+struct GemmShape {
+  static constexpr std::size_t M = M_, N = N_, K = K_;
+  static constexpr std::size_t a_rs = ARowStride, a_cs = AColStride, ldb = LdB;
+};
+
+/// Block sizes for a backend and shape.
+template <SimdBackend Be, class S>
+struct Blocking {
+  static constexpr std::size_t W = lanes<Be>;
+  static constexpr std::size_t regs = arch_of<Be>::registers;
+  static constexpr std::size_t nvec = (S::N + W - 1) / W;
+  static constexpr std::size_t nv_max = S::M == 1 ? (regs == 32 ? 16 : 8) : (regs == 32 ? 4 : 2);
+  static constexpr std::size_t NV = std::min(nvec, nv_max);
+  static constexpr std::size_t MR = std::min<std::size_t>({S::M, std::max<std::size_t>(1, (regs == 32 ? 24 : 12) / NV), 8});
+};
+
+template <SimdBackend Be, class S, std::size_t MR, std::size_t NV, std::size_t Last, class Epi>
+inline void micro_kernel(Be be, const float* a, const float* b, std::size_t m0, std::size_t j0, Epi& epi) noexcept {
+  using V = vec<Be>;
+  constexpr std::size_t W = V::size;
+  constexpr std::size_t accs = MR * NV;
+  // Independent chains over K when the block alone cannot cover FMA latency × ports.
+  constexpr std::size_t KS = accs >= 8 ? 1 : std::min<std::size_t>(8 / accs, std::max<std::size_t>(S::K, 1));
+  V acc[KS][MR][NV];
+  for (std::size_t c = 0; c < KS; ++c)
+    for (std::size_t r = 0; r < MR; ++r)
+      for (std::size_t v = 0; v < NV; ++v) acc[c][r][v] = V(0.0f);
+
+  auto step = [&](std::size_t c, std::size_t k) {
+    const float* brow = b + k * S::ldb + j0;
+    V bv[NV];
+    for (std::size_t v = 0; v < NV; ++v) {
+      if (v + 1 == NV)
+        bv[v] = load_n<Last>(be, brow + v * W);
+      else
+        bv[v] = V::load_unaligned(brow + v * W);
+    }
+    for (std::size_t r = 0; r < MR; ++r) {
+      const V av(a[(m0 + r) * S::a_rs + k * S::a_cs]);
+      for (std::size_t v = 0; v < NV; ++v) acc[c][r][v] = xsimd::fma(av, bv[v], acc[c][r][v]);
+    }
+  };
+  constexpr std::size_t rounds = S::K / KS;
+  for (std::size_t it = 0; it < rounds; ++it)
+    for (std::size_t c = 0; c < KS; ++c) step(c, it * KS + c);
+  for (std::size_t k = rounds * KS; k < S::K; ++k) step(0, k);
+
+  for (std::size_t r = 0; r < MR; ++r)
+    for (std::size_t v = 0; v < NV; ++v) {
+      V sum = acc[0][r][v];
+      for (std::size_t c = 1; c < KS; ++c) sum += acc[c][r][v];
+      if (v + 1 == NV)
+        epi.template store<Last>(sum, m0 + r, j0 + v * W);
+      else
+        epi.template store<W>(sum, m0 + r, j0 + v * W);
+    }
+}
+
+/// Runs every row block of one column block.
+template <SimdBackend Be, class S, std::size_t NV, std::size_t Last, class Epi>
+inline void column_block(Be be, const float* a, const float* b, std::size_t j0, Epi& epi) noexcept {
+  constexpr std::size_t MR = Blocking<Be, S>::MR;
+  std::size_t m0 = 0;
+  for (; m0 + MR <= S::M; m0 += MR) micro_kernel<Be, S, MR, NV, Last>(be, a, b, m0, j0, epi);
+  if constexpr (S::M % MR != 0) micro_kernel<Be, S, S::M % MR, NV, Last>(be, a, b, m0, j0, epi);
+}
+
+/**
+ * @brief C = A·B through `epi.store<Lanes>(acc, row, col)`, for shape S.
+ * Full column blocks of NV vectors first, then one block with the leftover vectors,
+ * whose last vector may hold fewer than `lanes` columns.
+ */
+template <class S, SimdBackend Be, class Epi>
+inline void gemm(Be be, const float* a, const float* b, Epi& epi) noexcept {
+  using Bl = Blocking<Be, S>;
+  constexpr std::size_t W = Bl::W, NV = Bl::NV;
+  constexpr std::size_t full_vecs = S::N / W, tail = S::N % W;
+  constexpr std::size_t blocks = full_vecs / NV;
+  constexpr std::size_t left_vecs = full_vecs % NV + (tail ? 1 : 0);
+  for (std::size_t jb = 0; jb < blocks; ++jb) column_block<Be, S, NV, W>(be, a, b, jb * NV * W, epi);
+  if constexpr (left_vecs > 0) column_block<Be, S, left_vecs, tail ? tail : W>(be, a, b, blocks * NV * W, epi);
+}
+
+}  // namespace kernel::simd
+CTNN_END_NAMESPACE

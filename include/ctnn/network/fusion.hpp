@@ -1,0 +1,191 @@
+#pragma once
+/**
+ * @file fusion.hpp
+ * @brief The fusion plan: a compile-time rewrite of the bound layer list into nodes,
+ * and the forward and backward passes over those nodes on a SIMD backend.
+ *
+ * Rule: a `Dense` followed by an element-wise activation that has a vector form
+ * becomes one node whose GEMM epilogue adds the bias and applies the activation in
+ * registers; a `Dense` alone is a node with the identity; every other layer is a node
+ * of its own and runs its own kernels (falling back to the scalar ones by
+ * inheritance). Backward of a dense node computes dz = dy ⊙ act' together with the
+ * bias gradient in one pass, then both products.
+ *
+ * Activation storage keeps the per-layer slots of `Net::activation_offsets`: a fused
+ * node writes the activation's output into its slot, and the pre-activation into the
+ * Dense slot only when the derivative needs it.
+ */
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <utility>
+
+#include "../backends/simd/dense.hpp"
+#include "../layers/dense.hpp"
+#include "passes.hpp"
+
+CTNN_BEGIN_NAMESPACE
+
+namespace detail {
+template <class T>
+inline constexpr bool is_dense_v = false;
+template <std::size_t N>
+inline constexpr bool is_dense_v<Dense<N>> = true;
+}  // namespace detail
+
+/**
+ * @brief The nodes of `NetT` after fusion. `first[n]` is the first layer of node n,
+ * `length[n]` is 2 for Dense+activation and 1 otherwise; `count` nodes in all.
+ */
+template <class NetT>
+struct FusionPlan {
+  static constexpr std::size_t L = NetT::layer_count;
+
+  template <std::size_t I>
+  static constexpr bool dense_at = detail::is_dense_v<typename NetT::template layer<I>::tag>;
+  template <std::size_t I>
+  static constexpr bool fusible_activation_at = [] {
+    if constexpr (I >= L)
+      return false;
+    else
+      return kernel::simd::vector_activation<typename NetT::template layer<I>::tag>::supported;
+  }();
+
+ private:
+  static constexpr auto build() {
+    constexpr auto dense = [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return std::array<bool, L>{dense_at<I>...};
+    }(std::make_index_sequence<L>{});
+    constexpr auto act = [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return std::array<bool, L + 1>{fusible_activation_at<I>..., false};
+    }(std::make_index_sequence<L>{});
+    struct Plan {
+      std::array<std::size_t, L> first{}, length{};
+      std::size_t count = 0;
+    } p;
+    for (std::size_t i = 0; i < L;) {
+      const std::size_t len = dense[i] && act[i + 1] ? 2 : 1;
+      p.first[p.count] = i;
+      p.length[p.count] = len;
+      ++p.count;
+      i += len;
+    }
+    return p;
+  }
+  static constexpr auto plan_ = build();
+
+ public:
+  static constexpr std::size_t count = plan_.count;     ///< nodes after fusion
+  static constexpr auto first = plan_.first;            ///< first layer of each node
+  static constexpr auto length = plan_.length;          ///< layers in each node (1 or 2)
+
+  /// Extra scratch floats a backward pass on a SIMD backend needs for batch B (dz and Wᵀ).
+  template <std::size_t B>
+  static constexpr std::size_t backward_scratch = [] {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      std::size_t m = 0;
+      (
+          [&] {
+            using Lay = typename NetT::template layer<I>;
+            if constexpr (dense_at<I>) m = std::max(m, kernel::simd::dense_backward_scratch<Lay::in, Lay::out, B>);
+          }(),
+          ...);
+      return m;
+    }(std::make_index_sequence<L>{});
+  }();
+};
+
+namespace detail {
+/// The activation a dense node applies: the next layer's tag when fused, else Identity.
+template <class NetT, std::size_t N>
+using node_activation =
+    std::conditional_t<FusionPlan<NetT>::length[N] == 2,
+                       typename NetT::template layer<std::min(FusionPlan<NetT>::first[N] + 1, NetT::layer_count - 1)>::tag,
+                       Identity>;
+}  // namespace detail
+
+/// Inference forward over the fused nodes (SIMD backends); scratch as in `forward_pass`.
+template <class NetT, std::size_t B, SimdBackend Be>
+void fused_forward_pass(Be be, const float* params, const float* x, float* y, float* scratch0, float* scratch1) noexcept {
+  using P = FusionPlan<NetT>;
+  [&]<std::size_t... N>(std::index_sequence<N...>) {
+    const float* in = x;
+    (
+        [&] {
+          constexpr std::size_t I = P::first[N];
+          using Lay = typename NetT::template layer<I>;
+          float* out = (N + 1 == P::count) ? y : (N % 2 == 0 ? scratch0 : scratch1);
+          const float* p = params + NetT::param_offsets[I];
+          if constexpr (P::template dense_at<I>)
+            kernel::dense_act_forward<Lay::in, Lay::out, B, detail::node_activation<NetT, N>>(
+                be, p, p + Lay::weight_count, in, out, nullptr);
+          else
+            Lay::template forward<B>(be, p, in, out);
+          in = out;
+        }(),
+        ...);
+  }(std::make_index_sequence<P::count>{});
+}
+
+/// Training forward over the fused nodes, filling the per-layer activation slots.
+template <class NetT, std::size_t B, SimdBackend Be>
+void fused_forward_pass_saving(Be be, const float* params, const float* x, float* outs) noexcept {
+  using P = FusionPlan<NetT>;
+  [&]<std::size_t... N>(std::index_sequence<N...>) {
+    const float* in = x;
+    (
+        [&] {
+          constexpr std::size_t I = P::first[N], Last = I + P::length[N] - 1;
+          using Lay = typename NetT::template layer<I>;
+          using Act = detail::node_activation<NetT, N>;
+          float* out = outs + NetT::activation_offsets[Last] * B;
+          const float* p = params + NetT::param_offsets[I];
+          if constexpr (P::template dense_at<I>) {
+            float* z = (P::length[N] == 2 && kernel::simd::vector_activation<Act>::needs_input)
+                           ? outs + NetT::activation_offsets[I] * B
+                           : nullptr;
+            kernel::dense_act_forward<Lay::in, Lay::out, B, Act>(be, p, p + Lay::weight_count, in, out, z);
+          } else {
+            Lay::template forward<B>(be, p, in, out);
+          }
+          in = out;
+        }(),
+        ...);
+  }(std::make_index_sequence<P::count>{});
+}
+
+/**
+ * @brief Backward over the fused nodes in reverse. Scratch: two buffers of
+ * `max_width · B` floats as in `backward_pass`, plus `FusionPlan::backward_scratch<B>`.
+ */
+template <class NetT, std::size_t B, SimdBackend Be>
+void fused_backward_pass(Be be, const float* params, const float* x, const float* outs, const float* dy, float* grads,
+                         float* scratch0, float* scratch1, float* extra) noexcept {
+  using P = FusionPlan<NetT>;
+  constexpr std::size_t C = P::count;
+  [&]<std::size_t... K>(std::index_sequence<K...>) {
+    const float* d = dy;
+    (
+        [&] {
+          constexpr std::size_t N = C - 1 - K;
+          constexpr std::size_t I = P::first[N], Last = I + P::length[N] - 1;
+          using Lay = typename NetT::template layer<I>;
+          const float* in = I == 0 ? x : outs + NetT::activation_offsets[I == 0 ? 0 : I - 1] * B;
+          const float* out = outs + NetT::activation_offsets[Last] * B;
+          float* dx = I == 0 ? nullptr : (K % 2 == 0 ? scratch0 : scratch1);
+          const float* p = params + NetT::param_offsets[I];
+          float* g = grads + NetT::param_offsets[I];
+          if constexpr (P::template dense_at<I>) {
+            const float* z = outs + NetT::activation_offsets[I] * B;
+            kernel::dense_act_backward<Lay::in, Lay::out, B, detail::node_activation<NetT, N>>(
+                be, p, in, z, out, d, dx, g, g + Lay::weight_count, extra);
+          } else {
+            Lay::template backward<B>(be, p, in, out, d, dx, g);
+          }
+          d = dx;
+        }(),
+        ...);
+  }(std::make_index_sequence<C>{});
+}
+
+CTNN_END_NAMESPACE
