@@ -6,7 +6,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 packages=(
-  g++ make cmake ninja-build ccache pkg-config
+  g++ make cmake ninja-build ccache pkg-config libeigen3-dev libopenblas-dev
   libxsimd-dev libboost-dev libgtest-dev libbenchmark-dev zlib1g-dev libcli11-dev
   dataset-fashion-mnist
 )
