@@ -34,6 +34,7 @@ struct Options {
   std::string metrics;
   std::size_t limit = 0;
   std::string schedule = "cosine";
+  std::string backend = "simd";
 };
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
@@ -47,6 +48,7 @@ void progress(std::size_t done, std::size_t total, float loss) {
 }
 
 /// Median over blocks of the mean batch-1 forward time, in nanoseconds.
+template <class Be>
 double infer_batch1_ns(const Mlp& net, const io::LabelledImages& test) {
   constexpr std::size_t block = 200;
   std::vector<double> per_call;
@@ -54,7 +56,7 @@ double infer_batch1_ns(const Mlp& net, const io::LabelledImages& test) {
   for (std::size_t start = 0; start + block <= test.count; start += block) {
     const auto t0 = Clock::now();
     for (std::size_t s = start; s < start + block; ++s) {
-      const auto y = net.forward(std::span<const float, 784>(test.images.data() + s * 784, 784));
+      const auto y = net.forward<Be>(std::span<const float, 784>(test.images.data() + s * 784, 784));
       sink += y[s % 10];
     }
     per_call.push_back(std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / block);
@@ -77,11 +79,11 @@ void standardize(io::FashionMnist& data) {
     for (float& v : split->images) v = static_cast<float>((v - mean) / sd);
 }
 
-template <std::size_t B, class Opt>
+template <std::size_t B, class Opt, class Be>
 int train(const Options& o, const io::FashionMnist& data, typename Opt::Options opt_options) {
   auto net = std::make_unique<Mlp>();  // 0.9 MB of parameters: on the heap, not the stack
   net->init(init::HeUniform{}, o.seed);
-  Trainer<Mlp, loss::SoftmaxCrossEntropy, Opt, Batch<B>> trainer{*net, opt_options};
+  Trainer<Mlp, loss::SoftmaxCrossEntropy, Opt, Batch<B>, Be> trainer{*net, opt_options};
 
   const std::size_t n = o.limit ? std::min(o.limit, data.train.count) : data.train.count;
   const std::size_t steps = n / B;
@@ -134,7 +136,7 @@ int train(const Options& o, const io::FashionMnist& data, typename Opt::Options 
     }
     const double secs = seconds_since(t0);
     train_seconds += secs;
-    test_acc = accuracy(*net, std::span<const float>(data.test.images), std::span<const std::uint8_t>(data.test.labels));
+    test_acc = accuracy<256, Be>(*net, std::span<const float>(data.test.images), std::span<const std::uint8_t>(data.test.labels));
     const double loss = loss_sum / static_cast<double>(steps);
     const double train_acc = static_cast<double>(correct) / static_cast<double>(steps * B);
     const double sps = static_cast<double>(steps * B) / secs;
@@ -146,20 +148,26 @@ int train(const Options& o, const io::FashionMnist& data, typename Opt::Options 
   }
   if (csv) std::fclose(csv);
   std::printf("result test_accuracy=%.4f epoch_seconds=%.3f infer_batch1_ns=%.0f\n", test_acc,
-              train_seconds / o.epochs, infer_batch1_ns(*net, data.test));
+              train_seconds / o.epochs, infer_batch1_ns<Be>(*net, data.test));
   return 0;
 }
 
-template <class Opt>
+template <class Opt, class Be>
 int dispatch_batch(const Options& o, const io::FashionMnist& data, typename Opt::Options opt) {
   switch (o.batch) {
-    case 16: return train<16, Opt>(o, data, opt);
-    case 32: return train<32, Opt>(o, data, opt);
-    case 64: return train<64, Opt>(o, data, opt);
-    case 128: return train<128, Opt>(o, data, opt);
-    case 256: return train<256, Opt>(o, data, opt);
+    case 16: return train<16, Opt, Be>(o, data, opt);
+    case 32: return train<32, Opt, Be>(o, data, opt);
+    case 64: return train<64, Opt, Be>(o, data, opt);
+    case 128: return train<128, Opt, Be>(o, data, opt);
+    case 256: return train<256, Opt, Be>(o, data, opt);
     default: return 2;  // unreachable: the parser checks the set
   }
+}
+
+template <class Be>
+int dispatch_optimizer(const Options& o, const io::FashionMnist& data) {
+  if (o.optimizer == "adam") return dispatch_batch<optim::Adam, Be>(o, data, {.lr = o.lr.value_or(1e-3f)});
+  return dispatch_batch<optim::SGD, Be>(o, data, {.lr = o.lr.value_or(0.05f), .momentum = o.momentum});
 }
 
 }  // namespace
@@ -178,6 +186,9 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--schedule", o.schedule, "Learning-rate schedule: cosine (decays to 0) or constant")
       ->check(CLI::IsMember({"cosine", "constant"}))
+      ->capture_default_str();
+  app.add_option("--backend", o.backend, "simd (the widest this build supports) or scalar (the reference)")
+      ->check(CLI::IsMember({"simd", "scalar"}))
       ->capture_default_str();
   app.add_option("--momentum", o.momentum, "SGD momentum")->check(CLI::Range(0.0f, 0.999f))->capture_default_str();
   app.add_option("--seed", o.seed, "Seed for weights and shuffling")->capture_default_str();
@@ -199,10 +210,12 @@ int main(int argc, char** argv) {
     standardize(data);
     std::printf("loaded Fashion-MNIST from %s in %.2f s (%zu train, %zu test)\n", o.data.c_str(), seconds_since(t0),
                 data.train.count, data.test.count);
-    std::printf("network: %zu parameters, %zu FLOPs per sample forward, optimizer %s, batch %d, %s schedule\n",
-                Mlp::param_count, Mlp::flops_forward, o.optimizer.c_str(), o.batch, o.schedule.c_str());
-    if (o.optimizer == "adam") return dispatch_batch<optim::Adam>(o, data, {.lr = o.lr.value_or(1e-3f)});
-    return dispatch_batch<optim::SGD>(o, data, {.lr = o.lr.value_or(0.05f), .momentum = o.momentum});
+    std::printf("network: %zu parameters, %zu FLOPs per sample forward, optimizer %s, batch %d, %s schedule, "
+                "%s backend\n",
+                Mlp::param_count, Mlp::flops_forward, o.optimizer.c_str(), o.batch, o.schedule.c_str(),
+                o.backend.c_str());
+    if (o.backend == "scalar") return dispatch_optimizer<backend::scalar>(o, data);
+    return dispatch_optimizer<backend::native>(o, data);
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -14,7 +14,7 @@ TEST(Reference, DenseByHand) {
   // W [in][out] = [[1, 2, 3], [4, 5, 6]], b = [0.5, -1, 0]
   const float p[] = {1, 2, 3, 4, 5, 6, 0.5f, -1, 0};
   std::copy(std::begin(p), std::end(p), net.params().begin());
-  const auto y = net.forward(std::array<float, 2>{1.0f, -2.0f});
+  const auto y = net.forward<backend::scalar>(std::array<float, 2>{1.0f, -2.0f});
   EXPECT_FLOAT_EQ(y[0], 1 - 8 + 0.5f);
   EXPECT_FLOAT_EQ(y[1], 2 - 10 - 1);
   EXPECT_FLOAT_EQ(y[2], 3 - 12);
@@ -41,7 +41,7 @@ TEST(Reference, ActivationsByHand) {
 TEST(Reference, SoftmaxIsStableAndSumsToOne) {
   using N = Net<Input<4>, Identity, Softmax>;
   N net;
-  const auto y = net.forward(std::array<float, 4>{1000.0f, 1001.0f, 1002.0f, -1000.0f});
+  const auto y = net.forward<backend::scalar>(std::array<float, 4>{1000.0f, 1001.0f, 1002.0f, -1000.0f});
   EXPECT_NEAR(std::accumulate(y.begin(), y.end(), 0.0f), 1.0f, 1e-6f);
   const double e0 = std::exp(-2.0), e1 = std::exp(-1.0), s = e0 + e1 + 1.0;
   EXPECT_NEAR(y[0], e0 / s, 1e-6);
@@ -76,7 +76,7 @@ TEST(Reference, MseByHand) {
   EXPECT_EQ(dy[1], 0.0f);
 }
 
-// Batched forward equals batch-1 forward sample by sample, for odd batches too.
+// On the reference backend, batched forward equals batch-1 forward bit for bit.
 template <std::size_t B>
 void batch_matches_single() {
   using N = Net<Input<17>, Dense<33>, GELU, Dense<3>, Sigmoid, Dense<5>>;
@@ -87,9 +87,9 @@ void batch_matches_single() {
   for (auto& v : x) v = rng.uniform(2.0f);
   auto ws = std::make_unique<Workspace<N, Batch<B>>>();
   std::array<float, B * 5> y{};
-  net.forward<B>(*ws, std::span<const float, B * 17>(x.data(), B * 17), std::span<float, B * 5>(y));
+  net.forward<B, backend::scalar>(*ws, std::span<const float, B * 17>(x.data(), B * 17), std::span<float, B * 5>(y));
   for (std::size_t s = 0; s < B; ++s) {
-    const auto y1 = net.forward(std::span<const float, 17>(x.data() + s * 17, 17));
+    const auto y1 = net.forward<backend::scalar>(std::span<const float, 17>(x.data() + s * 17, 17));
     for (std::size_t j = 0; j < 5; ++j) EXPECT_EQ(y[s * 5 + j], y1[j]) << "B=" << B << " s=" << s << " j=" << j;
   }
 }

@@ -37,7 +37,7 @@ using native = scalar;
 
 }  // namespace backend
 
-/// The backend a network uses when none is named.
-using default_backend = backend::scalar;
+/// The backend a network uses when none is named: the widest SIMD one compiled for.
+using default_backend = backend::native;
 
 CTNN_END_NAMESPACE

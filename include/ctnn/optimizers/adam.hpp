@@ -7,8 +7,10 @@
 #include <cmath>
 #include <cstddef>
 #include <span>
+#include <type_traits>
 
 #include "optimizer_concepts.hpp"
+#include "vectorized.hpp"
 
 CTNN_BEGIN_NAMESPACE
 namespace optim {
@@ -44,19 +46,18 @@ class AdamImpl {
     const double t = static_cast<double>(steps_);
     const float c1 = static_cast<float>(1.0 / (1.0 - std::pow(static_cast<double>(b1), t)));
     const float c2 = static_cast<float>(1.0 / (1.0 - std::pow(static_cast<double>(b2), t)));
-    float* m = state.data();
-    float* v = state.data() + p.size();
-    for (std::size_t k = 0; k < p.size(); ++k) {
-      float gk = g[k];
-      if constexpr (Decoupled) {
-        p[k] -= lr * wd * p[k];
-      } else {
-        gk += wd * p[k];
-      }
-      m[k] = b1 * m[k] + (1.0f - b1) * gk;
-      v[k] = b2 * v[k] + (1.0f - b2) * gk * gk;
-      p[k] -= lr * (m[k] * c1) / (std::sqrt(v[k] * c2) + eps);
-    }
+    ctnn::detail::update_lanes<2>(p.size(), p.data(), g.data(), state.data(), state.data() + p.size(),
+                               [=](auto& pk, auto gk, auto& m, auto& v) {
+                                 using std::sqrt;  // xsimd::sqrt by argument-dependent lookup
+                                 using T = std::remove_cvref_t<decltype(gk)>;
+                                 if constexpr (Decoupled)
+                                   pk -= T(lr * wd) * pk;
+                                 else
+                                   gk += T(wd) * pk;
+                                 m = T(b1) * m + T(1.0f - b1) * gk;
+                                 v = T(b2) * v + T(1.0f - b2) * gk * gk;
+                                 pk -= T(lr) * (m * T(c1)) / (sqrt(v * T(c2)) + T(eps));
+                               });
   }
 
   Options& options() noexcept { return opt_; }

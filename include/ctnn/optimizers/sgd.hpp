@@ -5,8 +5,10 @@
  */
 #include <cstddef>
 #include <span>
+#include <type_traits>
 
 #include "optimizer_concepts.hpp"
+#include "vectorized.hpp"
 
 CTNN_BEGIN_NAMESPACE
 namespace optim {
@@ -33,15 +35,20 @@ class SGD {
   /// One update; `state` is the velocity block, zero at the start.
   void update(std::span<float> p, std::span<const float> g, std::span<float> state) noexcept {
     const float lr = opt_.lr, mu = opt_.momentum, wd = opt_.weight_decay;
-    float* v = state.data();
-    for (std::size_t k = 0; k < p.size(); ++k) {
-      const float gk = g[k] + wd * p[k];
-      if (mu == 0.0f) {
-        p[k] -= lr * gk;
-        continue;
-      }
-      v[k] = mu * v[k] + gk;
-      p[k] -= lr * (opt_.nesterov ? gk + mu * v[k] : v[k]);
+    const bool nesterov = opt_.nesterov;
+    if (mu == 0.0f) {
+      ctnn::detail::update_lanes<0>(p.size(), p.data(), g.data(), nullptr, nullptr, [=](auto& pk, auto gk, auto&, auto&) {
+        using T = std::remove_cvref_t<decltype(gk)>;
+        pk -= T(lr) * (gk + T(wd) * pk);
+      });
+    } else {
+      ctnn::detail::update_lanes<1>(p.size(), p.data(), g.data(), state.data(), nullptr,
+                                 [=](auto& pk, auto gk, auto& v, auto&) {
+                                   using T = std::remove_cvref_t<decltype(gk)>;
+                                   gk += T(wd) * pk;
+                                   v = T(mu) * v + gk;
+                                   pk -= T(lr) * (nesterov ? gk + T(mu) * v : v);
+                                 });
     }
     ++steps_;
   }
