@@ -8,6 +8,8 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_L
   list(APPEND CTNN_COMPILE_WARNINGS -Wno-uninitialized -Wno-maybe-uninitialized)
 endif()
 
+separate_arguments(_ctnn_arch_flags UNIX_COMMAND "${CTNN_ARCH_FLAGS}")
+
 function(ctnn_set_flags target)
-  target_compile_options(${target} PRIVATE ${CTNN_COMPILE_WARNINGS} ${CTNN_ARCH_FLAGS})
+  target_compile_options(${target} PRIVATE ${CTNN_COMPILE_WARNINGS} ${_ctnn_arch_flags})
 endfunction()
