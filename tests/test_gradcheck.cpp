@@ -116,3 +116,34 @@ TEST(GradCheck, DeepStackOfEveryActivation) {
             Dense<3>>,
         loss::SoftmaxCrossEntropy, 4>(3);
 }
+
+// User-defined activations written as expressions (ctnn::Custom).
+namespace {
+using namespace ctnn::expr;
+inline constexpr auto swish = x * sigmoid(x);
+inline constexpr auto dswish = sigmoid(x) * (1.0f + x * (1.0f - sigmoid(x)));
+inline constexpr auto softsign_like = x / (1.0f + x * x);
+inline constexpr auto dsoftsign_like = (1.0f - x * x) / ((1.0f + x * x) * (1.0f + x * x));
+using Swish = Custom<swish, dswish>;
+using Soft = Custom<softsign_like, dsoftsign_like>;
+using WrongSwish = Custom<swish, sigmoid(x)>;  // a plausible mistake: the derivative of x·σ(x) is not σ(x)
+
+template <class A>
+double max_derivative_error() {
+  double worst = 0;
+  for (double v = -4.0; v <= 4.0; v += 0.173) {
+    const double h = 1e-6;
+    const double numeric = (A::value(v + h) - A::value(v - h)) / (2 * h);
+    worst = std::max(worst, std::abs(A::derivative(v, A::value(v)) - numeric));
+  }
+  return worst;
+}
+}  // namespace
+
+TEST(GradCheck, CustomExpressionActivations) {
+  EXPECT_LT(max_derivative_error<Swish>(), 1e-6);
+  EXPECT_LT(max_derivative_error<Soft>(), 1e-6);
+  EXPECT_GT(max_derivative_error<WrongSwish>(), 0.1) << "the check must catch a wrong derivative";
+  all_shapes<Swish, loss::SoftmaxCrossEntropy>();
+  all_shapes<Soft, loss::MSE>();
+}

@@ -24,6 +24,15 @@ static_assert(FusionPlan<Every>::count == 6 && FusionPlan<Every>::first[5] == 9)
 using Unfused = Net<Input<4>, ReLU, Dense<3>, Softmax>;
 static_assert(FusionPlan<Unfused>::count == 3);
 
+using namespace ctnn::expr;
+inline constexpr auto swish = x * sigmoid(x);
+inline constexpr auto dswish = sigmoid(x) * (1.0f + x * (1.0f - sigmoid(x)));
+using Swish = Custom<swish, dswish>;
+using WithSwish = Net<Input<19>, Dense<33>, Swish, Dense<17>, Swish, Dense<4>>;
+// A user expression fuses into the Dense epilogue like a built-in activation.
+static_assert(FusionPlan<WithSwish>::count == 3 && FusionPlan<WithSwish>::length[0] == 2);
+static_assert(kernel::simd::vector_activation<Swish>::supported);
+
 std::vector<float> random(std::size_t n, std::uint64_t seed, float scale = 1.0f) {
   Rng rng(seed);
   std::vector<float> v(n);
@@ -87,6 +96,8 @@ TEST(SimdNetwork, ForwardMatchesScalar) {
   forward_matches<Every, 1>();
   forward_matches<Every, 17>();
   forward_matches<Unfused, 5>();
+  forward_matches<WithSwish, 1>();
+  forward_matches<WithSwish, 33>();
 }
 
 TEST(SimdNetwork, TrainerGradientsMatchScalar) {
@@ -94,6 +105,7 @@ TEST(SimdNetwork, TrainerGradientsMatchScalar) {
   gradients_match<Mlp, 3>();
   gradients_match<W1, 1>();
   gradients_match<W1, 33>();
+  gradients_match<WithSwish, 7>();
   gradients_match<Net<Input<17>, Dense<33>, GELU, Dense<31>, Tanh, Dense<7>, Sigmoid, Dense<16>, LeakyReLU, Dense<3>>, 5>();
 }
 

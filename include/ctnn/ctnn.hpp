@@ -8,6 +8,7 @@
 #include "core/batch.hpp"
 #include "core/error.hpp"
 #include "core/shape.hpp"
+#include "activations/expression.hpp"
 #include "activations/gelu.hpp"
 #include "activations/identity.hpp"
 #include "activations/relu.hpp"

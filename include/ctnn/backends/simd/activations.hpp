@@ -7,6 +7,7 @@
  */
 #include <numbers>
 
+#include "../../activations/expression.hpp"
 #include "../../activations/gelu.hpp"
 #include "../../activations/identity.hpp"
 #include "../../activations/relu.hpp"
@@ -106,6 +107,20 @@ struct vector_activation<GELU> {
   static V derivative(V x, V) noexcept {
     const V cdf = V(0.5f) * (V(1.0f) + xsimd::erf(x * V(inv_sqrt2)));
     return xsimd::fma(x * V(inv_sqrt2pi), xsimd::exp(V(-0.5f) * x * x), cdf);
+  }
+};
+
+/// A user expression evaluates on registers as it does on scalars; its derivative is in x.
+template <auto Value, auto Derivative>
+struct vector_activation<Custom<Value, Derivative>> {
+  static constexpr bool supported = true, needs_input = true;
+  template <class V>
+  static V value(V x) noexcept {
+    return Value(x);
+  }
+  template <class V>
+  static V derivative(V x, V) noexcept {
+    return Derivative(x);
   }
 };
 
