@@ -114,35 +114,42 @@ constexpr Neg<A> operator-(A a) noexcept {
   return {{}, a};
 }
 
-/// exp(a); on registers it is xsimd's exp, found by argument-dependent lookup.
-template <Expr A>
-struct Exp : node {
+/// f(a) for an element-wise function f (see exp, tanh below).
+template <class F, Expr A>
+struct Unary : node {
   A a;
   static constexpr std::size_t ops = A::ops + 1;
+  template <class T>
+  T operator()(T v) const noexcept {
+    return F{}(a(v));
+  }
+};
+
+/// Function objects: the std:: form for scalars, xsimd's by argument-dependent lookup
+/// for SIMD registers.
+struct exp_fn {
   template <class T>
   T operator()(T v) const noexcept {
     using std::exp;
-    return exp(a(v));
+    return exp(v);
   }
 };
-template <Expr A>
-constexpr Exp<A> exp(A a) noexcept {
-  return {{}, a};
-}
-
-/// tanh(a).
-template <Expr A>
-struct TanhOf : node {
-  A a;
-  static constexpr std::size_t ops = A::ops + 1;
+struct tanh_fn {
   template <class T>
   T operator()(T v) const noexcept {
     using std::tanh;
-    return tanh(a(v));
+    return tanh(v);
   }
 };
+
+/// exp(a).
 template <Expr A>
-constexpr TanhOf<A> tanh(A a) noexcept {
+constexpr Unary<exp_fn, A> exp(A a) noexcept {
+  return {{}, a};
+}
+/// tanh(a).
+template <Expr A>
+constexpr Unary<tanh_fn, A> tanh(A a) noexcept {
   return {{}, a};
 }
 

@@ -110,18 +110,11 @@ struct vector_activation<GELU> {
   }
 };
 
-/// A user expression evaluates on registers as it does on scalars; its derivative is in x.
+/// A user expression is generic over its value type, so the layer's own scalar
+/// functions run on registers unchanged; its derivative is written in x.
 template <auto Value, auto Derivative>
-struct vector_activation<Custom<Value, Derivative>> {
+struct vector_activation<Custom<Value, Derivative>> : Custom<Value, Derivative> {
   static constexpr bool supported = true, needs_input = true;
-  template <class V>
-  static V value(V x) noexcept {
-    return Value(x);
-  }
-  template <class V>
-  static V derivative(V x, V) noexcept {
-    return Derivative(x);
-  }
 };
 
 }  // namespace kernel::simd
