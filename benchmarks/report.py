@@ -40,6 +40,7 @@ def main():
     ap.add_argument("--ctnn", required=True)
     ap.add_argument("--torch", required=True)
     ap.add_argument("--epoch", help="JSON with ctnn's Fashion-MNIST epoch: {\"seconds\": s, \"accuracy\": a}")
+    ap.add_argument("--extra", nargs="*", default=[], help="more Google-Benchmark-shaped JSON files (compile times)")
     ap.add_argument("--md", required=True)
     ap.add_argument("--png", required=True)
     ap.add_argument("--command", default="", help="the command that produced the inputs, quoted in the report")
@@ -48,6 +49,8 @@ def main():
     cctx, ours = medians(a.ctnn)
     tctx, theirs = medians(a.torch)
     allb = {**ours, **theirs}
+    for path in a.extra:
+        allb.update(medians(path)[1])
     if a.epoch:
         with open(a.epoch) as f:
             e = json.load(f)
