@@ -32,6 +32,11 @@ using WithSwish = Net<Input<19>, Dense<33>, Swish, Dense<17>, Swish, Dense<4>>;
 // A user expression fuses into the Dense epilogue like a built-in activation.
 static_assert(FusionPlan<WithSwish>::count == 3 && FusionPlan<WithSwish>::length[0] == 2);
 static_assert(kernel::simd::vector_activation<Swish>::supported);
+// A chain of element-wise activations behind a Dense fuses into one epilogue.
+using Chained = Net<Input<13>, Dense<21>, Tanh, Sigmoid, Dense<17>, ReLU, Swish, GELU, Dense<5>, Softmax>;
+static_assert(FusionPlan<Chained>::count == 4 && FusionPlan<Chained>::length[0] == 3 &&
+              FusionPlan<Chained>::length[1] == 4 && FusionPlan<Chained>::first[2] == 7);
+static_assert(std::is_same_v<detail::node_activation<Chained, 0>, kernel::simd::Chain<Tanh, Sigmoid>>);
 
 std::vector<float> random(std::size_t n, std::uint64_t seed, float scale = 1.0f) {
   Rng rng(seed);
@@ -98,6 +103,8 @@ TEST(SimdNetwork, ForwardMatchesScalar) {
   forward_matches<Unfused, 5>();
   forward_matches<WithSwish, 1>();
   forward_matches<WithSwish, 33>();
+  forward_matches<Chained, 1>();
+  forward_matches<Chained, 19>();
 }
 
 TEST(SimdNetwork, TrainerGradientsMatchScalar) {
@@ -106,6 +113,7 @@ TEST(SimdNetwork, TrainerGradientsMatchScalar) {
   gradients_match<W1, 1>();
   gradients_match<W1, 33>();
   gradients_match<WithSwish, 7>();
+  gradients_match<Net<Input<13>, Dense<21>, Tanh, Sigmoid, Dense<17>, ReLU, Swish, GELU, Dense<5>>, 9>();
   gradients_match<Net<Input<17>, Dense<33>, GELU, Dense<31>, Tanh, Dense<7>, Sigmoid, Dense<16>, LeakyReLU, Dense<3>>, 5>();
 }
 

@@ -4,11 +4,11 @@
  * @brief The fusion plan: a compile-time rewrite of the bound layer list into nodes,
  * and the forward and backward passes over those nodes on a SIMD backend.
  *
- * Rule: a `Dense` followed by an element-wise activation that has a vector form
- * becomes one node whose GEMM epilogue adds the bias and applies the activation in
- * registers; a `Dense` alone is a node with the identity; every other layer is a node
- * of its own and runs its own kernels (falling back to the scalar ones by
- * inheritance). Backward of a dense node computes dz = dy ⊙ act' together with the
+ * Rule: a `Dense` followed by element-wise activations that have a vector form
+ * (one, or a chain of several) becomes one node whose GEMM epilogue adds the bias and
+ * applies them all in registers; a `Dense` alone is a node with the identity; every
+ * other layer is a node of its own and runs its own kernels (falling back to the
+ * scalar ones by inheritance). Backward of a dense node computes dz = dy ⊙ act' together with the
  * bias gradient in one pass, then both products.
  *
  * Activation storage keeps the per-layer slots of `Net::activation_offsets`: a fused
@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <type_traits>
 #include <utility>
 
 #include "../backends/simd/dense.hpp"
@@ -35,7 +36,8 @@ inline constexpr bool is_dense_v<Dense<N>> = true;
 
 /**
  * @brief The nodes of `NetT` after fusion. `first[n]` is the first layer of node n,
- * `length[n]` is 2 for Dense+activation and 1 otherwise; `count` nodes in all.
+ * `length[n]` is 1 + the number of activations fused behind a Dense (1 otherwise);
+ * `count` nodes in all.
  */
 template <class NetT>
 struct FusionPlan {
@@ -64,7 +66,9 @@ struct FusionPlan {
       std::size_t count = 0;
     } p;
     for (std::size_t i = 0; i < L;) {
-      const std::size_t len = dense[i] && act[i + 1] ? 2 : 1;
+      std::size_t len = 1;
+      if (dense[i])
+        while (act[i + len]) ++len;
       p.first[p.count] = i;
       p.length[p.count] = len;
       ++p.count;
@@ -96,12 +100,21 @@ struct FusionPlan {
 };
 
 namespace detail {
-/// The activation a dense node applies: the next layer's tag when fused, else Identity.
 template <class NetT, std::size_t N>
-using node_activation =
-    std::conditional_t<FusionPlan<NetT>::length[N] == 2,
-                       typename NetT::template layer<std::min(FusionPlan<NetT>::first[N] + 1, NetT::layer_count - 1)>::tag,
-                       Identity>;
+constexpr auto node_activation_of() {
+  constexpr std::size_t first = FusionPlan<NetT>::first[N], len = FusionPlan<NetT>::length[N];
+  if constexpr (len == 1)
+    return std::type_identity<Identity>{};
+  else if constexpr (len == 2)
+    return std::type_identity<typename NetT::template layer<first + 1>::tag>{};
+  else
+    return [&]<std::size_t... K>(std::index_sequence<K...>) {
+      return std::type_identity<kernel::simd::Chain<typename NetT::template layer<first + 1 + K>::tag...>>{};
+    }(std::make_index_sequence<len - 1>{});
+}
+/// What a dense node applies in its epilogue: Identity, one activation, or a Chain.
+template <class NetT, std::size_t N>
+using node_activation = typename decltype(node_activation_of<NetT, N>())::type;
 }  // namespace detail
 
 /// Inference forward over the fused nodes (SIMD backends); scratch as in `forward_pass`.
@@ -141,7 +154,7 @@ void fused_forward_pass_saving(Be be, const float* params, const float* x, float
           float* out = outs + NetT::activation_offsets[Last] * B;
           const float* p = params + NetT::param_offsets[I];
           if constexpr (P::template dense_at<I>) {
-            float* z = (P::length[N] == 2 && kernel::simd::vector_activation<Act>::needs_input)
+            float* z = (P::length[N] >= 2 && kernel::simd::vector_activation<Act>::needs_input)
                            ? outs + NetT::activation_offsets[I] * B
                            : nullptr;
             kernel::dense_act_forward<Lay::in, Lay::out, B, Act>(be, p, p + Lay::weight_count, in, out, z);

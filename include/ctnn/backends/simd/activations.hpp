@@ -110,6 +110,34 @@ struct vector_activation<GELU> {
   }
 };
 
+/// Several element-wise activations in a row, applied left to right in one pass. The
+/// derivative is the product of each one's derivative at its own input, recomputed from z.
+template <class... Acts>
+struct Chain {};
+
+template <class... Acts>
+struct vector_activation<Chain<Acts...>> {
+  static constexpr bool supported = (vector_activation<Acts>::supported && ...);
+  static constexpr bool needs_input = true;
+  template <class V>
+  static V value(V x) noexcept {
+    ((x = vector_activation<Acts>::value(x)), ...);
+    return x;
+  }
+  template <class V>
+  static V derivative(V z, V) noexcept {
+    V u = z, d(1.0f);
+    (
+        [&] {
+          const V next = vector_activation<Acts>::value(u);
+          d *= vector_activation<Acts>::derivative(u, next);
+          u = next;
+        }(),
+        ...);
+    return d;
+  }
+};
+
 /// A user expression is generic over its value type, so the layer's own scalar
 /// functions run on registers unchanged; its derivative is written in x.
 template <auto Value, auto Derivative>
