@@ -1,5 +1,5 @@
 // Built with -fno-exceptions -fno-rtti: the whole library header set compiles, and
-// batch-1 inference runs and gives the same answer as a hand-computed one.
+// batch-1 inference of an MLP and a CNN runs and gives the hand-computed answers.
 #include <cmath>
 #include <cstdio>
 #include <ctnn/ctnn.hpp>
@@ -25,6 +25,19 @@ int main() {
     std::printf("FAIL: y=%.9f expected %.9f\n", static_cast<double>(y[0]), expected);
     return 1;
   }
-  std::printf("ok: batch-1 inference without exceptions or RTTI, y=%.6f\n", static_cast<double>(y[0]));
+  // A CNN: a 1x3x3 image, one 2x2 kernel [[1, 0], [0, 1]] with bias 0.5, padding 0, then
+  // max pooling over the 2x2 result and a Dense<1> of weight 2: 2·max(6.5, 8.5, 12.5, 14.5) = 29.
+  using C = Net<Input<1, 3, 3>, Conv2D<1, 2>, ReLU, MaxPool2D<2>, Flatten, Dense<1>>;
+  static C cnn;
+  const float cp[] = {1, 0, 0, 1, 0.5f, 2, 0};
+  for (std::size_t k = 0; k < C::param_count; ++k) cnn.params()[k] = cp[k];
+  const std::array<float, 9> img{1, 2, 3, 4, 5, 6, 7, 8, 9};
+  const auto c = cnn.forward(img);
+  if (std::abs(c[0] - 29.0f) > 1e-5f) {
+    std::printf("FAIL: cnn y=%.9f expected 29\n", static_cast<double>(c[0]));
+    return 1;
+  }
+  std::printf("ok: batch-1 inference without exceptions or RTTI, y=%.6f, cnn y=%.3f\n", static_cast<double>(y[0]),
+              static_cast<double>(c[0]));
   return 0;
 }

@@ -70,3 +70,28 @@ TEST(NoHeap, InferenceIsNoexcept) {
   std::array<float, 784> x{};
   static_assert(noexcept(net.forward(x)));
 }
+
+// A CNN: the padded image and every window live in the stack frame or the workspace.
+using Cnn = Net<Input<1, 28, 28>, Conv2D<8, 5, 1, 2>, ReLU, MaxPool2D<2>, Conv2D<16, 3>, ReLU, AvgPool2D<2>, Flatten,
+                Dropout<300>, Dense<10>>;
+
+TEST(NoHeap, CnnForwardBatch1AndBatchedAllocateNothing) {
+  static Cnn net;
+  static Workspace<Cnn, Batch<4>> ws;
+  static std::array<float, 4 * 784> xb;
+  static std::array<float, 4 * 10> yb;
+  net.init(7);
+  std::array<float, 784> x;
+  for (std::size_t k = 0; k < x.size(); ++k) x[k] = static_cast<float>(k % 17) / 17.0f;
+  for (std::size_t s = 0; s < 4; ++s) std::copy(x.begin(), x.end(), xb.begin() + s * 784);
+  const long before = g_news.load();
+  const auto y = net.forward(x);
+  net.forward<4>(ws, xb, yb);
+  const long after = g_news.load();
+  EXPECT_EQ(after, before);
+  for (std::size_t s = 0; s < 4; ++s)
+    for (std::size_t j = 0; j < 10; ++j) EXPECT_NEAR(yb[s * 10 + j], y[j], 1e-5f * (1 + std::abs(y[j])));
+  float mag = 0;
+  for (float v : y) mag += std::abs(v);
+  EXPECT_GT(mag, 0.0f);
+}

@@ -39,9 +39,32 @@ Trainer<N, loss::MSE, optim::SGD, Batch<2>> trainer{net};
 std::vector<float> x(8);
 std::vector<int> t(6);
 float l = trainer.step(x, t);
+#elif defined(CTNN_CASE_conv_kernel_too_large)
+using N = Net<Input<1, 4, 4>, Conv2D<8, 3>, ReLU, Conv2D<8, 3>>;  // 2x2 after the first: a 3x3 kernel cannot fit
+constexpr auto n = N::param_count;
+#elif defined(CTNN_CASE_conv_stride_not_integral)
+using N = Net<Input<1, 28, 28>, Conv2D<8, 5, 3>>;  // (28 - 5) / 3 is not an integer
+constexpr auto n = N::param_count;
+#elif defined(CTNN_CASE_conv_stride_zero)
+using N = Net<Input<1, 8, 8>, Conv2D<4, 3, 0>>;
+constexpr auto n = N::param_count;
+#elif defined(CTNN_CASE_conv_on_flat_input)
+using N = Net<Input<784>, Dense<10>, ReLU, Conv2D<4, 3>>;
+constexpr auto n = N::param_count;
+#elif defined(CTNN_CASE_dense_on_image)
+using N = Net<Input<1, 28, 28>, Conv2D<4, 3>, ReLU, Dense<10>>;
+constexpr auto n = N::param_count;
+#elif defined(CTNN_CASE_pool_not_integral)
+using N = Net<Input<3, 9, 9>, MaxPool2D<2>>;
+constexpr auto n = N::param_count;
+#elif defined(CTNN_CASE_dropout_rate)
+using N = Net<Input<10>, Dense<10>, Dropout<1000>>;
+constexpr auto n = N::param_count;
 #else
 using N = Net<Input<4>, Dense<3>, ReLU, Dense<2>, Softmax>;
 static_assert(N::param_count == 4 * 3 + 3 + 3 * 2 + 2);
+using C = Net<Input<1, 28, 28>, Conv2D<8, 4, 3>, ReLU, MaxPool2D<3>, Flatten, Dropout<100>, Dense<10>>;
+static_assert(C::output_size == 10);
 #endif
 
 int main() {}

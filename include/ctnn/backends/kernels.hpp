@@ -5,5 +5,7 @@
  * overload resolution on the backend tag sees them all (a tag without its own
  * overload falls back to its base's).
  */
+#include "scalar/conv.hpp"
 #include "scalar/dense.hpp"
+#include "simd/conv.hpp"
 #include "simd/dense.hpp"

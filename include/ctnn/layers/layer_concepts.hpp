@@ -27,6 +27,16 @@ struct at_layer {
   template <bool Ok>
   static constexpr bool holds = Ok;
 };
+
+/// C, H, W of an image shape; 1×1×1 for any other rank (after its own static_assert has fired).
+template <class S>
+struct image_dims {
+  static constexpr std::size_t C = 1, H = 1, W = 1;
+};
+template <std::size_t C_, std::size_t H_, std::size_t W_>
+struct image_dims<Shape<C_, H_, W_>> {
+  static constexpr std::size_t C = C_, H = H_, W = W_;
+};
 }  // namespace detail
 
 /// A layer bound to its input shape: sizes, parameter count, cost, reference kernels.

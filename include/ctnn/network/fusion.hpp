@@ -4,9 +4,9 @@
  * @brief The fusion plan: a compile-time rewrite of the bound layer list into nodes,
  * and the forward and backward passes over those nodes on a SIMD backend.
  *
- * Rule: a `Dense` followed by element-wise activations that have a vector form
- * (one, or a chain of several) becomes one node whose GEMM epilogue adds the bias and
- * applies them all in registers; a `Dense` alone is a node with the identity; every
+ * Rule: a `Dense` or `Conv2D` followed by element-wise activations that have a vector
+ * form (one, or a chain of several) becomes one node whose GEMM epilogue adds the bias
+ * and applies them all in registers; a `Dense` or `Conv2D` alone is a node with the identity; every
  * other layer is a node of its own and runs its own kernels (falling back to the
  * scalar ones by inheritance). Backward of a dense node computes dz = dy ⊙ act' together with the
  * bias gradient in one pass, then both products.
@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "../backends/simd/dense.hpp"
+#include "../layers/conv2d.hpp"
 #include "../layers/dense.hpp"
 #include "passes.hpp"
 
@@ -32,6 +33,10 @@ template <class T>
 inline constexpr bool is_dense_v = false;
 template <std::size_t N>
 inline constexpr bool is_dense_v<Dense<N>> = true;
+template <class T>
+inline constexpr bool is_conv_v = false;
+template <std::size_t O, std::size_t KH, std::size_t KW, std::size_t SH, std::size_t SW, std::size_t PH, std::size_t PW>
+inline constexpr bool is_conv_v<Conv2DRect<O, KH, KW, SH, SW, PH, PW>> = true;
 }  // namespace detail
 
 /**
@@ -46,6 +51,11 @@ struct FusionPlan {
   template <std::size_t I>
   static constexpr bool dense_at = detail::is_dense_v<typename NetT::template layer<I>::tag>;
   template <std::size_t I>
+  static constexpr bool conv_at = detail::is_conv_v<typename NetT::template layer<I>::tag>;
+  /// Whether layer I heads a node that fuses the activations behind it.
+  template <std::size_t I>
+  static constexpr bool head_at = dense_at<I> || conv_at<I>;
+  template <std::size_t I>
   static constexpr bool fusible_activation_at = [] {
     if constexpr (I >= L)
       return false;
@@ -56,7 +66,7 @@ struct FusionPlan {
  private:
   static constexpr auto build() {
     constexpr auto dense = [&]<std::size_t... I>(std::index_sequence<I...>) {
-      return std::array<bool, L>{dense_at<I>...};
+      return std::array<bool, L>{head_at<I>...};
     }(std::make_index_sequence<L>{});
     constexpr auto act = [&]<std::size_t... I>(std::index_sequence<I...>) {
       return std::array<bool, L + 1>{fusible_activation_at<I>..., false};
@@ -83,7 +93,7 @@ struct FusionPlan {
   static constexpr auto first = plan_.first;            ///< first layer of each node
   static constexpr auto length = plan_.length;          ///< layers in each node (1 or 2)
 
-  /// Extra scratch floats a backward pass on a SIMD backend needs for batch B (dz and Wᵀ).
+  /// Extra scratch floats a training pass on a SIMD backend needs for batch B (dz, Wᵀ, padding).
   template <std::size_t B>
   static constexpr std::size_t backward_scratch = [] {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -92,6 +102,7 @@ struct FusionPlan {
           [&] {
             using Lay = typename NetT::template layer<I>;
             if constexpr (dense_at<I>) m = std::max(m, kernel::simd::dense_backward_scratch<Lay::in, Lay::out, B>);
+            m = std::max(m, layer_scratch_v<Lay, B>);
           }(),
           ...);
       return m;
@@ -119,7 +130,8 @@ using node_activation = typename decltype(node_activation_of<NetT, N>())::type;
 
 /// Inference forward over the fused nodes (SIMD backends); scratch as in `forward_pass`.
 template <class NetT, std::size_t B, SimdBackend Be>
-void fused_forward_pass(Be be, const float* params, const float* x, float* y, float* scratch0, float* scratch1) noexcept {
+void fused_forward_pass(Be be, const float* params, const float* x, float* y, float* scratch0, float* scratch1,
+                        const PassContext& ctx = {}) noexcept {
   using P = FusionPlan<NetT>;
   [&]<std::size_t... N>(std::index_sequence<N...>) {
     const float* in = x;
@@ -132,8 +144,11 @@ void fused_forward_pass(Be be, const float* params, const float* x, float* y, fl
           if constexpr (P::template dense_at<I>)
             kernel::dense_act_forward<Lay::in, Lay::out, B, detail::node_activation<NetT, N>>(
                 be, p, p + Lay::weight_count, in, out, nullptr);
+          else if constexpr (P::template conv_at<I>)
+            kernel::conv_act_forward<typename Lay::geometry, Lay::out_channels, B, detail::node_activation<NetT, N>>(
+                be, p, p + Lay::weight_count, in, out, nullptr, ctx.scratch);
           else
-            Lay::template forward<B>(be, p, in, out);
+            detail::layer_forward<Lay, B>(be, p, in, out, at_layer_context(ctx, I));
           in = out;
         }(),
         ...);
@@ -142,7 +157,8 @@ void fused_forward_pass(Be be, const float* params, const float* x, float* y, fl
 
 /// Training forward over the fused nodes, filling the per-layer activation slots.
 template <class NetT, std::size_t B, SimdBackend Be>
-void fused_forward_pass_saving(Be be, const float* params, const float* x, float* outs) noexcept {
+void fused_forward_pass_saving(Be be, const float* params, const float* x, float* outs,
+                               const PassContext& ctx = {}) noexcept {
   using P = FusionPlan<NetT>;
   [&]<std::size_t... N>(std::index_sequence<N...>) {
     const float* in = x;
@@ -153,14 +169,16 @@ void fused_forward_pass_saving(Be be, const float* params, const float* x, float
           using Act = detail::node_activation<NetT, N>;
           float* out = outs + NetT::activation_offsets[Last] * B;
           const float* p = params + NetT::param_offsets[I];
-          if constexpr (P::template dense_at<I>) {
-            float* z = (P::length[N] >= 2 && kernel::simd::vector_activation<Act>::needs_input)
-                           ? outs + NetT::activation_offsets[I] * B
-                           : nullptr;
+          float* z = (P::length[N] >= 2 && kernel::simd::vector_activation<Act>::needs_input)
+                         ? outs + NetT::activation_offsets[I] * B
+                         : nullptr;
+          if constexpr (P::template dense_at<I>)
             kernel::dense_act_forward<Lay::in, Lay::out, B, Act>(be, p, p + Lay::weight_count, in, out, z);
-          } else {
-            Lay::template forward<B>(be, p, in, out);
-          }
+          else if constexpr (P::template conv_at<I>)
+            kernel::conv_act_forward<typename Lay::geometry, Lay::out_channels, B, Act>(be, p, p + Lay::weight_count,
+                                                                                       in, out, z, ctx.scratch);
+          else
+            detail::layer_forward<Lay, B>(be, p, in, out, at_layer_context(ctx, I));
           in = out;
         }(),
         ...);
@@ -173,7 +191,7 @@ void fused_forward_pass_saving(Be be, const float* params, const float* x, float
  */
 template <class NetT, std::size_t B, SimdBackend Be>
 void fused_backward_pass(Be be, const float* params, const float* x, const float* outs, const float* dy, float* grads,
-                         float* scratch0, float* scratch1, float* extra) noexcept {
+                         float* scratch0, float* scratch1, float* extra, const PassContext& ctx = {}) noexcept {
   using P = FusionPlan<NetT>;
   constexpr std::size_t C = P::count;
   [&]<std::size_t... K>(std::index_sequence<K...>) {
@@ -188,12 +206,17 @@ void fused_backward_pass(Be be, const float* params, const float* x, const float
           float* dx = I == 0 ? nullptr : (K % 2 == 0 ? scratch0 : scratch1);
           const float* p = params + NetT::param_offsets[I];
           float* g = grads + NetT::param_offsets[I];
+          const float* z = outs + NetT::activation_offsets[I] * B;
           if constexpr (P::template dense_at<I>) {
-            const float* z = outs + NetT::activation_offsets[I] * B;
             kernel::dense_act_backward<Lay::in, Lay::out, B, detail::node_activation<NetT, N>>(
                 be, p, in, z, out, d, dx, g, g + Lay::weight_count, extra);
+          } else if constexpr (P::template conv_at<I>) {
+            kernel::conv_act_backward<typename Lay::geometry, Lay::out_channels, B, detail::node_activation<NetT, N>>(
+                be, p, in, z, out, d, dx, g, g + Lay::weight_count, extra);
           } else {
-            Lay::template backward<B>(be, p, in, out, d, dx, g);
+            PassContext c = at_layer_context(ctx, I);
+            c.scratch = extra;
+            detail::layer_backward<Lay, B>(be, p, in, out, d, dx, g, c);
           }
           d = dx;
         }(),

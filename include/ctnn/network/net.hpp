@@ -110,9 +110,17 @@ class Net {
   static constexpr std::size_t max_width =
       std::max(input_size, *std::max_element(activation_sizes.begin(), activation_sizes.end()));
 
+  /// Scratch floats the layers themselves ask for in inference at batch B (e.g. a padded image).
+  template <std::size_t B>
+  static constexpr std::size_t inference_scratch = [] {
+    std::size_t m = 0;
+    for (std::size_t v : per_layer([]<class L>() { return layer_inference_scratch_v<L, B>; })) m = std::max(m, v);
+    return m;
+  }();
+
   /// Bytes of the inference workspace for a batch of B (`Workspace<Net, Batch<B>>`).
   template <std::size_t B>
-  static constexpr std::size_t workspace_bytes = 2 * max_width * B * sizeof(float);
+  static constexpr std::size_t workspace_bytes = (2 * max_width * B + inference_scratch<B>) * sizeof(float);
   /// Bytes of the scratch a trainer holds for a batch of B (activations, output and two gradient buffers).
   template <std::size_t B>
   static constexpr std::size_t training_workspace_bytes = (activation_count + output_size + 2 * max_width) * B * sizeof(float);
@@ -147,7 +155,8 @@ class Net {
   template <Backend Be = default_backend>
   void forward(std::span<const float, input_size> x, std::span<float, output_size> y) const noexcept {
     alignas(alignment) float scratch[2][max_width];
-    run_forward<1>(Be{}, x.data(), y.data(), scratch[0], scratch[1]);
+    alignas(alignment) float layer_scratch[std::max<std::size_t>(inference_scratch<1>, 1)];
+    run_forward<1>(Be{}, x.data(), y.data(), scratch[0], scratch[1], layer_scratch);
   }
 
   /// Batch-1 inference returning the output by value.
@@ -162,16 +171,18 @@ class Net {
   template <std::size_t B, Backend Be = default_backend>
   void forward(Workspace<Net, Batch<B>>& ws, std::span<const float, B * input_size> x,
                std::span<float, B * output_size> y) const noexcept {
-    run_forward<B>(Be{}, x.data(), y.data(), ws.scratch(0), ws.scratch(1));
+    run_forward<B>(Be{}, x.data(), y.data(), ws.scratch(0), ws.scratch(1), ws.scratch(2));
   }
 
  private:
   template <std::size_t B, class Be>
-  void run_forward(Be be, const float* x, float* y, float* s0, float* s1) const noexcept {
+  void run_forward(Be be, const float* x, float* y, float* s0, float* s1, float* layer_scratch) const noexcept {
+    PassContext ctx;
+    ctx.scratch = layer_scratch;
     if constexpr (SimdBackend<Be>)
-      fused_forward_pass<Net, B>(be, params_.data(), x, y, s0, s1);
+      fused_forward_pass<Net, B>(be, params_.data(), x, y, s0, s1, ctx);
     else
-      forward_pass<Net, B>(be, params_.data(), x, y, s0, s1);
+      forward_pass<Net, B>(be, params_.data(), x, y, s0, s1, ctx);
   }
 
   template <class F>
@@ -196,13 +207,15 @@ template <class NetT, BatchType Bt>
 struct Workspace {
   static constexpr std::size_t batch = Bt::size;
   static constexpr std::size_t floats_per_buffer = NetT::max_width * batch;
-  static constexpr std::size_t bytes = 2 * floats_per_buffer * sizeof(float);  ///< == NetT::workspace_bytes<B>
+  static constexpr std::size_t layer_floats = NetT::template inference_scratch<batch>;
+  static constexpr std::size_t bytes = (2 * floats_per_buffer + layer_floats) * sizeof(float);  ///< == workspace_bytes<B>
   static_assert(bytes == NetT::template workspace_bytes<Bt::size>);
 
+  /// Buffer 0 and 1: layer outputs; buffer 2: the layers' own scratch.
   float* scratch(std::size_t i) noexcept { return data_.data() + i * floats_per_buffer; }
 
  private:
-  alignas(alignment) std::array<float, 2 * floats_per_buffer> data_;
+  alignas(alignment) std::array<float, 2 * floats_per_buffer + layer_floats> data_;
 };
 
 CTNN_END_NAMESPACE

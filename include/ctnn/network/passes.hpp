@@ -8,22 +8,31 @@
 #include <utility>
 
 #include "../backends/tags.hpp"
+#include "../layers/context.hpp"
 
 CTNN_BEGIN_NAMESPACE
+
+/// `ctx` as seen by layer `index`.
+inline PassContext at_layer_context(PassContext ctx, std::size_t index) noexcept {
+  ctx.layer = index;
+  return ctx;
+}
 
 /**
  * @brief Inference forward for a batch of B: layer outputs alternate between two
  * scratch buffers of `NetT::max_width * B` values; the last layer writes y.
  */
 template <class NetT, std::size_t B, class Be, class T>
-void forward_pass(Be be, const T* params, const T* x, T* y, T* scratch0, T* scratch1) noexcept {
+void forward_pass(Be be, const T* params, const T* x, T* y, T* scratch0, T* scratch1,
+                  const PassContext& ctx = {}) noexcept {
   constexpr std::size_t L = NetT::layer_count;
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     const T* in = x;
     (
         [&] {
           T* out = (I + 1 == L) ? y : (I % 2 == 0 ? scratch0 : scratch1);
-          NetT::template layer<I>::template forward<B>(be, params + NetT::param_offsets[I], in, out);
+          detail::layer_forward<typename NetT::template layer<I>, B>(be, params + NetT::param_offsets[I], in, out,
+                                                                     at_layer_context(ctx, I));
           in = out;
         }(),
         ...);
@@ -35,14 +44,15 @@ void forward_pass(Be be, const T* params, const T* x, T* y, T* scratch0, T* scra
  * backward pass finds every layer's input and output.
  */
 template <class NetT, std::size_t B, class Be, class T>
-void forward_pass_saving(Be be, const T* params, const T* x, T* outs) noexcept {
+void forward_pass_saving(Be be, const T* params, const T* x, T* outs, const PassContext& ctx = {}) noexcept {
   constexpr std::size_t L = NetT::layer_count;
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     const T* in = x;
     (
         [&] {
           T* out = outs + NetT::activation_offsets[I] * B;
-          NetT::template layer<I>::template forward<B>(be, params + NetT::param_offsets[I], in, out);
+          detail::layer_forward<typename NetT::template layer<I>, B>(be, params + NetT::param_offsets[I], in, out,
+                                                                     at_layer_context(ctx, I));
           in = out;
         }(),
         ...);
@@ -57,7 +67,7 @@ void forward_pass_saving(Be be, const T* params, const T* x, T* outs) noexcept {
  */
 template <class NetT, std::size_t B, class Be, class T>
 void backward_pass(Be be, const T* params, const T* x, const T* outs, const T* dy, T* grads, T* scratch0,
-                   T* scratch1) noexcept {
+                   T* scratch1, const PassContext& ctx = {}) noexcept {
   constexpr std::size_t L = NetT::layer_count;
   [&]<std::size_t... K>(std::index_sequence<K...>) {
     const T* d = dy;
@@ -67,8 +77,9 @@ void backward_pass(Be be, const T* params, const T* x, const T* outs, const T* d
           const T* in = I == 0 ? x : outs + NetT::activation_offsets[I == 0 ? 0 : I - 1] * B;
           const T* out = outs + NetT::activation_offsets[I] * B;
           T* dx = I == 0 ? nullptr : (K % 2 == 0 ? scratch0 : scratch1);
-          NetT::template layer<I>::template backward<B>(be, params + NetT::param_offsets[I], in, out, d, dx,
-                                                        grads + NetT::param_offsets[I]);
+          detail::layer_backward<typename NetT::template layer<I>, B>(be, params + NetT::param_offsets[I], in, out, d,
+                                                                      dx, grads + NetT::param_offsets[I],
+                                                                      at_layer_context(ctx, I));
           d = dx;
         }(),
         ...);

@@ -5,6 +5,7 @@
  * update for one batch per `step`, with NaN/Inf detection.
  */
 #include <cmath>
+#include <cstdint>
 #include <cstddef>
 #include <ranges>
 #include <span>
@@ -56,9 +57,11 @@ class Trainer {
       return std::size_t{0};
   }();
 
-  /// Binds to `net` (which must outlive the trainer) with optimizer options `opts`.
-  explicit Trainer(NetT& net, typename O::Options opts = {})
+  /// Binds to `net` (which must outlive the trainer) with optimizer options `opts`; `seed`
+  /// drives the stochastic layers (Dropout masks).
+  explicit Trainer(NetT& net, typename O::Options opts = {}, std::uint64_t seed = 0)
       : net_(net),
+        seed_(seed),
         opt_(opts),
         grads_(NetT::param_count),
         state_(O::state_blocks * NetT::param_count),
@@ -107,22 +110,27 @@ class Trainer {
 
     std::fill_n(grads_.data(), grads_.size(), 0.0f);
     const float* p = net_.params().data();
+    float* s0 = scratch_.data();
+    float* s1 = s0 + NetT::max_width * batch;
+    PassContext ctx;
+    ctx.scratch = s1 + NetT::max_width * batch;
+    ctx.seed = seed_;
+    ctx.step = steps_;
+    ctx.training = true;
     if constexpr (SimdBackend<Be>)
-      fused_forward_pass_saving<NetT, batch>(Be{}, p, inputs.data(), acts_.data());
+      fused_forward_pass_saving<NetT, batch>(Be{}, p, inputs.data(), acts_.data(), ctx);
     else
-      forward_pass_saving<NetT, batch>(Be{}, p, inputs.data(), acts_.data());
+      forward_pass_saving<NetT, batch>(Be{}, p, inputs.data(), acts_.data(), ctx);
     const float* out = acts_.data() + NetT::activation_offsets[NetT::layer_count - 1] * batch;
     const float loss = L::template value_and_gradient<out_n, batch>(out, targets.data(), dout_.data());
     if (!std::isfinite(loss))
       detail::raise("ctnn::Trainer::step: non-finite loss (" + std::to_string(loss) + ") at step " +
                     std::to_string(steps_) + "; check the inputs for NaN/Inf or lower the learning rate");
-    float* s0 = scratch_.data();
-    float* s1 = s0 + NetT::max_width * batch;
     if constexpr (SimdBackend<Be>)
       fused_backward_pass<NetT, batch>(Be{}, p, inputs.data(), acts_.data(), dout_.data(), grads_.data(), s0, s1,
-                                       s1 + NetT::max_width * batch);
+                                       ctx.scratch, ctx);
     else
-      backward_pass<NetT, batch>(Be{}, p, inputs.data(), acts_.data(), dout_.data(), grads_.data(), s0, s1);
+      backward_pass<NetT, batch>(Be{}, p, inputs.data(), acts_.data(), dout_.data(), grads_.data(), s0, s1, ctx);
     check_gradients();
     opt_.update(net_.params(), grads_.span(), state_.span());
     ++steps_;
@@ -140,6 +148,7 @@ class Trainer {
   }
 
   NetT& net_;
+  std::uint64_t seed_;
   O opt_;
   AlignedBuffer grads_, state_, acts_, dout_, scratch_;
   std::size_t steps_ = 0;

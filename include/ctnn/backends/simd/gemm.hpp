@@ -15,6 +15,10 @@
  * the K loop is split over KS independent chains that are summed at the end. The last
  * column vector may be partial (N % lanes): it is loaded and stored with `load_n` /
  * `store_n`, never by a scalar loop.
+ *
+ * A shape may also address A through `row_offset(m) + k_offset(k)` (separable, computed
+ * once per row of a block and once per k): convolutions run on the same micro-kernel as
+ * implicit GEMMs whose A rows are gathered from the input tensor (`conv.hpp`).
  */
 #include <algorithm>
 #include <cstddef>
@@ -30,6 +34,8 @@ template <std::size_t M_, std::size_t N_, std::size_t K_, std::size_t ARowStride
 struct GemmShape {
   static constexpr std::size_t M = M_, N = N_, K = K_;
   static constexpr std::size_t a_rs = ARowStride, a_cs = AColStride, ldb = LdB;
+  static constexpr std::size_t row_offset(std::size_t m) noexcept { return m * a_rs; }
+  static constexpr std::size_t k_offset(std::size_t k) noexcept { return k * a_cs; }
 };
 
 /// Block sizes for a backend and shape.
@@ -55,6 +61,9 @@ inline void micro_kernel(Be be, const float* a, const float* b, std::size_t m0, 
     for (std::size_t r = 0; r < MR; ++r)
       for (std::size_t v = 0; v < NV; ++v) acc[c][r][v] = V(0.0f);
 
+  const float* arow[MR];
+  for (std::size_t r = 0; r < MR; ++r) arow[r] = a + S::row_offset(m0 + r);
+
   auto step = [&](std::size_t c, std::size_t k) {
     const float* brow = b + k * S::ldb + j0;
     V bv[NV];
@@ -64,8 +73,9 @@ inline void micro_kernel(Be be, const float* a, const float* b, std::size_t m0, 
       else
         bv[v] = V::load_unaligned(brow + v * W);
     }
+    const std::size_t ko = S::k_offset(k);
     for (std::size_t r = 0; r < MR; ++r) {
-      const V av(a[(m0 + r) * S::a_rs + k * S::a_cs]);
+      const V av(arow[r][ko]);
       for (std::size_t v = 0; v < NV; ++v) acc[c][r][v] = xsimd::fma(av, bv[v], acc[c][r][v]);
     }
   };

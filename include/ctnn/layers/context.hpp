@@ -1,0 +1,69 @@
+#pragma once
+/**
+ * @file context.hpp
+ * @brief What a pass hands to the layers beyond pointers: scratch, and for training
+ * the seed and step that make stochastic layers (Dropout) reproducible.
+ *
+ * Most layers ignore it: `detail::layer_forward` / `detail::layer_backward` call the
+ * context-taking overload when a layer has one and the plain one otherwise, so the
+ * protocol in `layer_concepts.hpp` stays the minimum a layer must provide.
+ */
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "../config.hpp"
+
+CTNN_BEGIN_NAMESPACE
+
+/// Per-pass information for layers that need more than their input and parameters.
+struct PassContext {
+  float* scratch = nullptr;  ///< `layer_scratch_v<L, B>` floats for the running layer (SIMD backends)
+  std::uint64_t seed = 0;    ///< training seed (Dropout masks)
+  std::uint64_t step = 0;    ///< training step: a new mask every step
+  std::size_t layer = 0;     ///< index of the running layer: independent masks per layer
+  bool training = false;     ///< false in inference: Dropout is the identity
+};
+
+namespace detail {
+
+/// Forward of layer L, with the context when L takes one.
+template <class L, std::size_t B, class Be, class T>
+inline void layer_forward(Be be, const T* p, const T* x, T* y, const PassContext& ctx) noexcept {
+  if constexpr (requires { L::template forward<B>(be, p, x, y, ctx); })
+    L::template forward<B>(be, p, x, y, ctx);
+  else
+    L::template forward<B>(be, p, x, y);
+}
+
+/// Backward of layer L, with the context when L takes one.
+template <class L, std::size_t B, class Be, class T>
+inline void layer_backward(Be be, const T* p, const T* x, const T* y, const T* dy, T* dx, T* dp,
+                           const PassContext& ctx) noexcept {
+  if constexpr (requires { L::template backward<B>(be, p, x, y, dy, dx, dp, ctx); })
+    L::template backward<B>(be, p, x, y, dy, dx, dp, ctx);
+  else
+    L::template backward<B>(be, p, x, y, dy, dx, dp);
+}
+
+}  // namespace detail
+
+/// Scratch floats layer L asks of a SIMD backend at batch B in training (its `scratch_floats<B>`, else 0).
+template <class L, std::size_t B>
+inline constexpr std::size_t layer_scratch_v = [] {
+  if constexpr (requires { L::template scratch_floats<B>; })
+    return std::size_t{L::template scratch_floats<B>};
+  else
+    return std::size_t{0};
+}();
+
+/// Scratch floats layer L asks for in inference (its `inference_scratch_floats<B>`, else the training figure).
+template <class L, std::size_t B>
+inline constexpr std::size_t layer_inference_scratch_v = [] {
+  if constexpr (requires { L::template inference_scratch_floats<B>; })
+    return std::size_t{L::template inference_scratch_floats<B>};
+  else
+    return layer_scratch_v<L, B>;
+}();
+
+CTNN_END_NAMESPACE
