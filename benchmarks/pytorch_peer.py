@@ -45,8 +45,14 @@ def median_ns(fn, min_seconds=0.5, repetitions=5):
     return statistics.median(per)
 
 
+def lenet():
+    """W9: the ctnn CNN example's network (NCHW here; ctnn stores channels-last)."""
+    return nn.Sequential(nn.Conv2d(1, 16, 5, 1, 2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 5), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(800, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
 def forward_bench(model, batch, inputs):
-    x = torch.rand(batch, inputs)
+    x = torch.rand(batch, *inputs) if isinstance(inputs, tuple) else torch.rand(batch, inputs)
 
     def run():
         with torch.inference_mode():
@@ -56,7 +62,7 @@ def forward_bench(model, batch, inputs):
 
 
 def train_bench(model, batch, inputs, outputs, loss):
-    x = torch.rand(batch, inputs)
+    x = torch.rand(batch, *inputs) if isinstance(inputs, tuple) else torch.rand(batch, inputs)
     if loss == "ce":
         t = torch.randint(0, outputs, (batch,))
         crit = nn.CrossEntropyLoss()
@@ -82,17 +88,19 @@ def read_idx(path):
     return torch.frombuffer(bytearray(data[4 + 4 * rank:]), dtype=torch.uint8).reshape(dims)
 
 
-def fashion_epoch(data_dir, epochs, optimizer):
-    """Trains the ctnn example's network the same way (standardised inputs, batch 64, shuffled,
-    last partial batch dropped); returns (median epoch seconds, final test accuracy)."""
+def fashion_epoch(data_dir, epochs, optimizer, cnn=False):
+    """Trains the ctnn example's network (the MLP, or the CNN) the same way (standardised inputs,
+    batch 64, shuffled, last partial batch dropped); returns (median epoch seconds, final test accuracy)."""
     xtr = read_idx(os.path.join(data_dir, "train-images-idx3-ubyte.gz")).reshape(-1, 784).float() / 255
     ytr = read_idx(os.path.join(data_dir, "train-labels-idx1-ubyte.gz")).long()
     xte = read_idx(os.path.join(data_dir, "t10k-images-idx3-ubyte.gz")).reshape(-1, 784).float() / 255
     yte = read_idx(os.path.join(data_dir, "t10k-labels-idx1-ubyte.gz")).long()
     mean, sd = xtr.mean(), xtr.std()
     xtr, xte = (xtr - mean) / sd, (xte - mean) / sd
+    if cnn:
+        xtr, xte = xtr.reshape(-1, 1, 28, 28), xte.reshape(-1, 1, 28, 28)
     torch.manual_seed(42)
-    model = mlp([784, 256, 128, 10], nn.ReLU)
+    model = lenet() if cnn else mlp([784, 256, 128, 10], nn.ReLU)
     if optimizer == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     else:
@@ -120,12 +128,14 @@ def main():
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--epochs", type=int, default=1, help="Fashion-MNIST epochs to time (0: skip)")
     ap.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
+    ap.add_argument("--cnn-epochs", type=int, default=1, help="CNN (W9) Fashion-MNIST epochs to time, Adam (0: skip)")
     ap.add_argument("--min-seconds", type=float, default=0.5)
     a = ap.parse_args()
 
     w1 = mlp([16, 64, 64, 16], nn.Tanh)
     w2 = mlp([784, 256, 128, 10], nn.ReLU)
     w5 = mlp([64, 64, 64, 64, 1], nn.ReLU)
+    w9 = lenet()
     cases = [
         ("W1/forward_b1/pytorch", forward_bench(w1, 1, 16)),
         ("W2/forward_b1/pytorch", forward_bench(w2, 1, 784)),
@@ -133,6 +143,8 @@ def main():
         ("W4/train_step_b64/pytorch", train_bench(w2, 64, 784, 10, "ce")),
         ("W5/train_step_b16/pytorch", train_bench(w5, 16, 64, 1, "mse")),
         ("W5/train_step_b256/pytorch", train_bench(w5, 256, 64, 1, "mse")),
+        ("W9/forward_b1/pytorch", forward_bench(w9, 1, (1, 28, 28))),
+        ("W9/train_step_b64/pytorch", train_bench(w9, 64, (1, 28, 28), 10, "ce")),
     ]
     out = {"context": {"library": "pytorch " + torch.__version__, "threads": torch.get_num_threads(),
                        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)")},
@@ -148,6 +160,14 @@ def main():
                                   "aggregate_name": "median", "real_time": secs * 1e9, "time_unit": "ns",
                                   "test_accuracy": acc, "epochs": a.epochs, "optimizer": a.optimizer})
         print(f"fashion_mnist epoch (batch 64, {a.optimizer}): {secs:.3f} s, test accuracy {acc:.4f} after {a.epochs}",
+              file=sys.stderr)
+    if a.cnn_epochs > 0:
+        secs, acc = fashion_epoch(a.data, a.cnn_epochs, "adam", cnn=True)
+        out["benchmarks"].append({"name": "fashion_mnist_cnn/epoch_b64/pytorch_median",
+                                  "run_name": "fashion_mnist_cnn/epoch_b64/pytorch", "aggregate_name": "median",
+                                  "real_time": secs * 1e9, "time_unit": "ns", "test_accuracy": acc,
+                                  "epochs": a.cnn_epochs, "optimizer": "adam"})
+        print(f"fashion_mnist CNN epoch (batch 64, adam): {secs:.3f} s, test accuracy {acc:.4f} after {a.cnn_epochs}",
               file=sys.stderr)
     with open(a.out, "w") as f:
         json.dump(out, f, indent=1)

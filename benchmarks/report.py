@@ -40,6 +40,7 @@ def main():
     ap.add_argument("--ctnn", required=True)
     ap.add_argument("--torch", required=True)
     ap.add_argument("--epoch", help="JSON with ctnn's Fashion-MNIST epoch: {\"seconds\": s, \"accuracy\": a}")
+    ap.add_argument("--cnn-epoch", help="the same for the CNN example")
     ap.add_argument("--extra", nargs="*", default=[], help="more Google-Benchmark-shaped JSON files (compile times)")
     ap.add_argument("--md", required=True)
     ap.add_argument("--png", required=True)
@@ -55,6 +56,10 @@ def main():
         with open(a.epoch) as f:
             e = json.load(f)
         allb["fashion_mnist/epoch_b64/ctnn"] = {"ns": e["seconds"] * 1e9, "test_accuracy": e.get("accuracy")}
+    if a.cnn_epoch:
+        with open(a.cnn_epoch) as f:
+            e = json.load(f)
+        allb["fashion_mnist_cnn/epoch_b64/ctnn"] = {"ns": e["seconds"] * 1e9, "test_accuracy": e.get("accuracy")}
     peak = allb.get("peak/fma_single_core", {}).get("FLOP/s")
 
     workloads = {}

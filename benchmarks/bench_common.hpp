@@ -1,0 +1,62 @@
+// The benchmark bodies shared by ctnn_bench's translation units: batch-1 and batched
+// inference and one training step (SGD) of any network on any backend.
+#pragma once
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <type_traits>
+#include <vector>
+
+#include "workloads.hpp"
+
+namespace bench {
+inline void flops(benchmark::State& state, double per_iteration) {
+  state.counters["FLOP/s"] = benchmark::Counter(per_iteration, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <class N, class Be>
+void forward_b1(benchmark::State& state) {
+  auto net = std::make_unique<N>();
+  net->init(1);
+  const auto x = random_inputs(N::input_size);
+  for (auto _ : state) {
+    auto y = net->template forward<Be>(std::span<const float, N::input_size>(x.data(), N::input_size));
+    benchmark::DoNotOptimize(y);
+  }
+  flops(state, static_cast<double>(N::flops_forward));
+}
+
+template <class N, std::size_t B, class Be>
+void forward_batch(benchmark::State& state) {
+  auto net = std::make_unique<N>();
+  net->init(1);
+  auto ws = std::make_unique<Workspace<N, Batch<B>>>();
+  const auto x = random_inputs(B * N::input_size);
+  std::vector<float> y(B * N::output_size);
+  for (auto _ : state) {
+    net->template forward<B, Be>(*ws, std::span<const float, B * N::input_size>(x.data(), x.size()),
+                                 std::span<float, B * N::output_size>(y.data(), y.size()));
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  flops(state, static_cast<double>(N::flops_forward * B));
+}
+
+template <class N, class L, std::size_t B, class Be>
+void train_step(benchmark::State& state) {
+  auto net = std::make_unique<N>();
+  net->init(1);
+  Trainer<N, L, optim::SGD, Batch<B>, Be> trainer{*net, {.lr = 1e-4f}};
+  const auto x = random_inputs(B * N::input_size);
+  if constexpr (std::is_same_v<L, loss::MSE>) {
+    const auto t = random_inputs(B * N::output_size, 2);
+    for (auto _ : state) benchmark::DoNotOptimize(trainer.step(x, t));
+  } else {
+    std::vector<int> labels(B);
+    for (std::size_t k = 0; k < B; ++k) labels[k] = static_cast<int>(k % N::output_size);
+    for (auto _ : state) benchmark::DoNotOptimize(trainer.step(x, labels));
+  }
+  flops(state, 3.0 * static_cast<double>(N::flops_forward * B));  // forward + two backward products
+}
+
+}  // namespace bench
