@@ -6,6 +6,7 @@
 // This unit holds the command line; the training is in fashion_mnist_cnn_train.cpp.
 #include <cstdio>
 
+#include "fashion_mnist_cli.hpp"
 #include "fashion_mnist_cnn.hpp"
 
 using namespace example;

@@ -1,8 +1,8 @@
-// Shared by the Fashion-MNIST examples (MLP and CNN): options, the command line they
-// have in common, input standardisation, and the training routine, a template on the
-// network that each example instantiates in translation units of its own.
+// Shared by the Fashion-MNIST examples (MLP and CNN): options, input standardisation,
+// loading, and the declaration of the training routine, a template on the network that
+// each example instantiates in translation units of its own. The command line is in
+// fashion_mnist_cli.hpp, so the training units never parse CLI11's headers.
 #pragma once
-#include <CLI/CLI.hpp>
 #include <cmath>
 #include <chrono>
 #include <cstddef>
@@ -28,40 +28,6 @@ struct Options {
   std::string schedule = "cosine";
   std::string backend = "simd";
 };
-
-/// The options every Fashion-MNIST example takes (all but --batch).
-inline void add_common_options(CLI::App& app, Options& o) {
-  app.add_option("--epochs", o.epochs, "Training epochs")->check(CLI::Range(1, 1000))->capture_default_str();
-  app.add_option("--optimizer", o.optimizer, "sgd (with momentum) or adam")
-      ->check(CLI::IsMember({"sgd", "adam"}))
-      ->capture_default_str();
-  app.add_option("--lr", o.lr, "Learning rate (default: 1e-3 for adam, 0.05 for sgd)")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--schedule", o.schedule, "Learning-rate schedule: cosine (decays to 0) or constant")
-      ->check(CLI::IsMember({"cosine", "constant"}))
-      ->capture_default_str();
-  app.add_option("--backend", o.backend, "simd (the widest this build supports) or scalar (the reference)")
-      ->check(CLI::IsMember({"simd", "scalar"}))
-      ->capture_default_str();
-  app.add_option("--momentum", o.momentum, "SGD momentum")->check(CLI::Range(0.0f, 0.999f))->capture_default_str();
-  app.add_option("--seed", o.seed, "Seed for weights, shuffling and dropout")->capture_default_str();
-  app.add_option("--data", o.data, "Directory with the IDX files")->capture_default_str();
-  app.add_option("--metrics", o.metrics, "Write per-epoch metrics to this CSV file");
-  app.add_option("--limit", o.limit, "Train on the first N samples only (0: all)")->capture_default_str();
-}
-
-/// Parses the command line: 0 to go on, otherwise the exit code (help: 0 after printing; bad options: 2).
-inline std::optional<int> parse(CLI::App& app, int argc, char** argv) {
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "error: %s\n\n%s", e.what(), app.help().c_str());
-    return 2;
-  }
-  return std::nullopt;
-}
 
 /// Shifts and scales every pixel by the training set's mean and standard deviation.
 inline void standardize(io::FashionMnist& data) {

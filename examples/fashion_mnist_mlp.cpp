@@ -4,6 +4,7 @@
 // This unit holds the command line; the training itself is in fashion_mnist_mlp_train.cpp.
 #include <cstdio>
 
+#include "fashion_mnist_cli.hpp"
 #include "fashion_mnist_mlp.hpp"
 
 using namespace example;
