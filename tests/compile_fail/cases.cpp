@@ -1,6 +1,7 @@
 // Each CTNN_CASE_* must be rejected at compile time with a readable message;
 // tests/CMakeLists.txt lists the message each must print. With no case it compiles.
 #include <ctnn/ctnn.hpp>
+#include <ctnn/parallel/partition.hpp>
 
 #include <vector>
 
@@ -60,6 +61,18 @@ constexpr auto n = N::param_count;
 #elif defined(CTNN_CASE_dropout_rate)
 using N = Net<Input<10>, Dense<10>, Dropout<1000>>;
 constexpr auto n = N::param_count;
+#elif defined(CTNN_CASE_partition_more_devices_than_layers)
+using N = Net<Input<4>, Dense<3>, ReLU>;
+constexpr auto b = partition<N, Devices<CpuCore<0>, CpuCore<1>, CpuCore<2>>, Batch<8>>::bottleneck_ps;
+#elif defined(CTNN_CASE_partition_no_memory)
+using N = Net<Input<4096>, Dense<4096>, ReLU, Dense<4096>>;  // 64 MiB of weights per Dense, x4 with Adam
+constexpr auto b = partition<N, Devices<CpuCore<0, 100000, 100>, CpuCore<1, 100000, 100>>, Batch<8>>::bottleneck_ps;
+#elif defined(CTNN_CASE_partition_bad_cuts)
+using N = Net<Input<4>, Dense<3>, ReLU, Dense<3>, ReLU>;
+constexpr auto b = partition<N, Devices<CpuCore<0>, CpuCore<1>, CpuCore<2>>, Batch<8>, Cuts<3, 2>>::bottleneck_ps;
+#elif defined(CTNN_CASE_partition_cut_count)
+using N = Net<Input<4>, Dense<3>, ReLU, Dense<3>, ReLU>;
+constexpr auto b = partition<N, Devices<CpuCore<0>, CpuCore<1>>, Batch<8>, Cuts<1, 2>>::bottleneck_ps;
 #else
 using N = Net<Input<4>, Dense<3>, ReLU, Dense<2>, Softmax>;
 static_assert(N::param_count == 4 * 3 + 3 + 3 * 2 + 2);
