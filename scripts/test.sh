@@ -16,6 +16,13 @@ cmake -S . -B build-avx2 -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" \
 cmake --build build-avx2 --target test_simd test_simd_network test_simd_conv test_reference test_trainer test_no_heap
 ctest --test-dir build-avx2 --output-on-failure -j "$(nproc)" -R 'Simd|Reference|Trainer|NoHeap'
 
+# The pipeline's threads under ThreadSanitizer (ASLR off: TSan needs its fixed memory layout).
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
+  -DCMAKE_CXX_FLAGS="-fsanitize=thread" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
+  -DCTNN_BUILD_EXAMPLES=OFF -DCTNN_BUILD_BENCHMARKS=OFF
+cmake --build build-tsan --target test_pipeline
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" setarch "$(uname -m)" -R build-tsan/tests/test_pipeline
+
 # AArch64 (NEON): cross-compile the SIMD suite and run it under qemu-user. GoogleTest is
 # built from Debian's sources; xsimd's headers come through a folder of their own so the
 # host's /usr/include never reaches the cross compiler.

@@ -187,11 +187,13 @@ void fused_forward_pass_saving(Be be, const float* params, const float* x, float
 
 /**
  * @brief Backward over the fused nodes in reverse. Scratch: two buffers of
- * `max_width · B` floats as in `backward_pass`, plus `FusionPlan::backward_scratch<B>`.
+ * `max_width · B` floats as in `backward_pass`, plus `FusionPlan::backward_scratch<B>`;
+ * `dx_first` as in `backward_pass`.
  */
 template <class NetT, std::size_t B, SimdBackend Be>
 void fused_backward_pass(Be be, const float* params, const float* x, const float* outs, const float* dy, float* grads,
-                         float* scratch0, float* scratch1, float* extra, const PassContext& ctx = {}) noexcept {
+                         float* scratch0, float* scratch1, float* extra, const PassContext& ctx = {},
+                         float* dx_first = nullptr) noexcept {
   using P = FusionPlan<NetT>;
   constexpr std::size_t C = P::count;
   [&]<std::size_t... K>(std::index_sequence<K...>) {
@@ -203,7 +205,7 @@ void fused_backward_pass(Be be, const float* params, const float* x, const float
           using Lay = typename NetT::template layer<I>;
           const float* in = I == 0 ? x : outs + NetT::activation_offsets[I == 0 ? 0 : I - 1] * B;
           const float* out = outs + NetT::activation_offsets[Last] * B;
-          float* dx = I == 0 ? nullptr : (K % 2 == 0 ? scratch0 : scratch1);
+          float* dx = I == 0 ? dx_first : (K % 2 == 0 ? scratch0 : scratch1);
           const float* p = params + NetT::param_offsets[I];
           float* g = grads + NetT::param_offsets[I];
           const float* z = outs + NetT::activation_offsets[I] * B;

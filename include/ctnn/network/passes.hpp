@@ -12,9 +12,10 @@
 
 CTNN_BEGIN_NAMESPACE
 
-/// `ctx` as seen by layer `index`.
+/// `ctx` as seen by layer `index` of the pass (`ctx.layer` is the index of the pass's
+/// first layer in the whole network: a pipeline stage runs a slice).
 inline PassContext at_layer_context(PassContext ctx, std::size_t index) noexcept {
-  ctx.layer = index;
+  ctx.layer += index;
   return ctx;
 }
 
@@ -63,11 +64,12 @@ void forward_pass_saving(Be be, const T* params, const T* x, T* outs, const Pass
  * @brief Backward from the gradient of the last output, `dy`, through every layer in
  * reverse; parameter gradients are accumulated (+=) into `grads` (same layout as the
  * parameters). The input gradient is not computed. Scratch buffers hold
- * `NetT::max_width * B` values each.
+ * `NetT::max_width * B` values each. `dx_first`, when not null, receives the gradient of
+ * the pass's input (a pipeline stage sends it to the stage before).
  */
 template <class NetT, std::size_t B, class Be, class T>
 void backward_pass(Be be, const T* params, const T* x, const T* outs, const T* dy, T* grads, T* scratch0,
-                   T* scratch1, const PassContext& ctx = {}) noexcept {
+                   T* scratch1, const PassContext& ctx = {}, T* dx_first = nullptr) noexcept {
   constexpr std::size_t L = NetT::layer_count;
   [&]<std::size_t... K>(std::index_sequence<K...>) {
     const T* d = dy;
@@ -76,7 +78,7 @@ void backward_pass(Be be, const T* params, const T* x, const T* outs, const T* d
           constexpr std::size_t I = L - 1 - K;
           const T* in = I == 0 ? x : outs + NetT::activation_offsets[I == 0 ? 0 : I - 1] * B;
           const T* out = outs + NetT::activation_offsets[I] * B;
-          T* dx = I == 0 ? nullptr : (K % 2 == 0 ? scratch0 : scratch1);
+          T* dx = I == 0 ? dx_first : (K % 2 == 0 ? scratch0 : scratch1);
           detail::layer_backward<typename NetT::template layer<I>, B>(be, params + NetT::param_offsets[I], in, out, d,
                                                                       dx, grads + NetT::param_offsets[I],
                                                                       at_layer_context(ctx, I));

@@ -125,7 +125,7 @@ struct Flat {
   /// Time of layers [i, j] on device d (stage d starts at i >= d, and at 0 only if d == 0),
   /// or `infinity` when it does not fit — the same figure as PartitionProblem::time.
   constexpr std::uint64_t stage(std::size_t i, std::size_t j, std::size_t d) const noexcept {
-    if (memory[j + 1] - memory[i] > capacity[d]) return infinity;
+    if ((i == 0) != (d == 0) || i < d || memory[j + 1] - memory[i] > capacity[d]) return infinity;
     std::uint64_t t = picoseconds(flops[j + 1] - flops[i], mflops[d]);
     if (i > 0) t += picoseconds(cut_bytes[i - 1], link[d - 1]);
     if (j + 1 < L) t += picoseconds(cut_bytes[j], link[d]);
