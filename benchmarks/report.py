@@ -100,6 +100,18 @@ def main():
             lines.append(f"| {w} | {impl}{extra} | {fmt_time(b['ns'])} | {gf} | {pk} | {ratio} |")
             if base and impl != "ctnn":
                 chart.append((f"{w}\nvs {impl}", b["ns"] / base))
+    # W7: the pipeline against one core, and against the schedule's ideal p·(1 − bubble).
+    w7 = [("W7/infer_stream_b64x64", 2, 64), ("W7/train_step_m8_b64", 2, 8)]
+    notes = []
+    for w, p, m in w7:
+        impls = workloads.get(w, {})
+        if "ctnn" in impls and "one_core" in impls:
+            speedup = impls["one_core"]["ns"] / impls["ctnn"]["ns"]
+            ideal = p * (1 - (p - 1) / (m + p - 1))
+            notes.append(f"- {w}: {p} stages on {p} cores, {m} micro-batches: {speedup:.2f}× one core; the schedule's "
+                         f"ideal p·(1 − (p−1)/(m+p−1)) = {ideal:.3f}×, so {100 * speedup / ideal:.0f}% of it.")
+    if notes:
+        lines += ["", "Pipeline efficiency (W7, `one_core` is the same network trained or run on one thread):", ""] + notes
     lines += ["", "![ctnn speed-up over each peer](benchmarks.png)", ""]
     with open(a.md, "w") as f:
         f.write("\n".join(lines))

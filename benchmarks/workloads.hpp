@@ -9,6 +9,10 @@ using namespace ctnn;
 using W1 = Net<Input<16>, Dense<64>, Tanh, Dense<64>, Tanh, Dense<16>>;
 /// W2–W4: the Fashion-MNIST MLP, 784-256-128-10 ReLU.
 using W2 = Net<Input<784>, Dense<256>, ReLU, Dense<128>, ReLU, Dense<10>>;
+/// W7: an 8-block MLP balanced for a 2-stage pipeline: each stage holds four 256-wide
+/// layers; the wider input (384) pays for the first layer's skipped input gradient.
+using W7 = Net<Input<384>, Dense<256>, ReLU, Dense<256>, ReLU, Dense<256>, ReLU, Dense<256>, ReLU, Dense<256>, ReLU,
+               Dense<256>, ReLU, Dense<256>, ReLU, Dense<256>, ReLU, Dense<16>>;
 /// W9: the LeNet-style CNN of examples/fashion_mnist_cnn.cpp.
 using W9 = Net<Input<1, 28, 28>, Conv2D<16, 5, 1, 2>, ReLU, MaxPool2D<2>, Conv2D<32, 5>, ReLU, MaxPool2D<2>, Flatten,
                Dense<128>, ReLU, Dense<10>>;

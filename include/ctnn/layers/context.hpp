@@ -23,6 +23,11 @@ struct PassContext {
   std::uint64_t step = 0;    ///< training step: a new mask every step
   std::size_t layer = 0;     ///< index of the running layer: independent masks per layer
   bool training = false;     ///< false in inference: Dropout is the identity
+  /// Optional cache of transposed Dense weights, laid out like the parameter block of the
+  /// pass: a pipeline stage runs several backward passes per step on the same weights and
+  /// transposes them once (`transposed_ready` false on the first, true after).
+  float* transposed = nullptr;
+  bool transposed_ready = false;
 };
 
 namespace detail {

@@ -210,8 +210,14 @@ void fused_backward_pass(Be be, const float* params, const float* x, const float
           float* g = grads + NetT::param_offsets[I];
           const float* z = outs + NetT::activation_offsets[I] * B;
           if constexpr (P::template dense_at<I>) {
+            const float* wt = nullptr;
+            if (ctx.transposed != nullptr && dx != nullptr) {
+              float* slot = ctx.transposed + NetT::param_offsets[I];
+              if (!ctx.transposed_ready) kernel::simd::transpose<Lay::in, Lay::out>(p, slot);
+              wt = slot;
+            }
             kernel::dense_act_backward<Lay::in, Lay::out, B, detail::node_activation<NetT, N>>(
-                be, p, in, z, out, d, dx, g, g + Lay::weight_count, extra);
+                be, p, in, z, out, d, dx, g, g + Lay::weight_count, extra, wt);
           } else if constexpr (P::template conv_at<I>) {
             kernel::conv_act_backward<typename Lay::geometry, Lay::out_channels, B, detail::node_activation<NetT, N>>(
                 be, p, in, z, out, d, dx, g, g + Lay::weight_count, extra);

@@ -48,12 +48,16 @@ constexpr LayerCost layer_cost() noexcept {
   }
 }
 
-/// Per-layer costs of a network at micro-batch b.
+/// Per-layer costs of a network at micro-batch b. The first layer's input gradient is
+/// never computed, so (with the default model) its backward costs one product, not two.
 template <class NetT, std::size_t b>
 constexpr std::array<LayerCost, NetT::layer_count> network_costs() noexcept {
-  return [&]<std::size_t... I>(std::index_sequence<I...>) {
+  auto costs = [&]<std::size_t... I>(std::index_sequence<I...>) {
     return std::array<LayerCost, NetT::layer_count>{layer_cost<typename NetT::template layer<I>, b>()...};
   }(std::make_index_sequence<NetT::layer_count>{});
+  using First = typename NetT::template layer<0>;
+  if constexpr (!HasCostModel<First>) costs[0].backward_flops = First::trainable ? costs[0].forward_flops : 0;
+  return costs;
 }
 
 /// Optimizer-state bytes for `blocks` state vectors per parameter (SGD with momentum: 1, Adam: 2).

@@ -19,6 +19,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <atomic>
 #include <array>
 #include <chrono>
 #include <cmath>
@@ -67,23 +68,44 @@ using stage_net_t = sub_net_t<typename PlanT::net, PlanT::first[S], PlanT::last[
 
 namespace pipeline_detail {
 
-/// A bounded FIFO of micro-batch indices between two threads (mutex + condition variable).
+/// Spins for up to ~`budget` before a blocking wait: a stage usually hears from its
+/// neighbour within microseconds, and a futex wake-up costs tens of them.
+template <class Ready>
+inline bool spin_until(Ready ready, std::chrono::microseconds budget = std::chrono::microseconds(200)) {
+  const auto until = std::chrono::steady_clock::now() + budget;
+  for (unsigned i = 1;; ++i) {
+    if (ready()) return true;
+    if (i % 64 == 0) {
+      if (std::chrono::steady_clock::now() > until) return false;
+      std::this_thread::yield();  // lets the caller's thread run if it shares this core
+    }
+  }
+}
+
+/// A bounded FIFO of micro-batch indices between two threads (mutex + condition variable,
+/// with a short spin on the element count first).
 class Channel {
  public:
+  /// A stage owns its core, so it may spin through a whole neighbour's micro-batch
+  /// (milliseconds) rather than pay a futex wake-up per message.
+  static constexpr std::chrono::microseconds spin_budget{20'000};
+
   explicit Channel(std::size_t capacity) : buf_(capacity) {}
   void push(std::size_t v) {
+    spin_until([&] { return size_.load(std::memory_order_acquire) < buf_.size(); }, spin_budget);
     std::unique_lock lock(m_);
     cv_.wait(lock, [&] { return count_ < buf_.size(); });
     buf_[(head_ + count_) % buf_.size()] = v;
-    ++count_;
+    size_.store(++count_, std::memory_order_release);
     cv_.notify_all();
   }
   std::size_t pop() {
+    spin_until([&] { return size_.load(std::memory_order_acquire) > 0; }, spin_budget);
     std::unique_lock lock(m_);
     cv_.wait(lock, [&] { return count_ > 0; });
     const std::size_t v = buf_[head_];
     head_ = (head_ + 1) % buf_.size();
-    --count_;
+    size_.store(--count_, std::memory_order_release);
     cv_.notify_all();
     return v;
   }
@@ -93,6 +115,35 @@ class Channel {
   std::condition_variable cv_;
   std::vector<std::size_t> buf_;
   std::size_t head_ = 0, count_ = 0;
+  std::atomic<std::size_t> size_{0};  ///< mirror of count_ for spinning readers
+};
+
+/// A reusable barrier for the stage threads (spins, then waits).
+class Barrier {
+ public:
+  explicit Barrier(std::size_t parties) : parties_(parties) {}
+  void arrive_and_wait() {
+    std::unique_lock lock(m_);
+    const std::uint64_t gen = generation_;
+    if (++arrived_ == parties_) {
+      arrived_ = 0;
+      ++generation_;
+      published_.store(generation_, std::memory_order_release);
+      cv_.notify_all();
+      return;
+    }
+    lock.unlock();
+    spin_until([&] { return published_.load(std::memory_order_acquire) != gen; }, Channel::spin_budget);
+    lock.lock();
+    cv_.wait(lock, [&] { return generation_ != gen; });
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::size_t parties_, arrived_ = 0;
+  std::uint64_t generation_ = 0;
+  std::atomic<std::uint64_t> published_{0};
 };
 
 /// Pins the calling thread to `core` (modulo the machine's cores); false if the OS refused.
@@ -119,6 +170,7 @@ class Crew {
         std::uint64_t seen = 0;
         while (true) {
           int job;
+          spin_until([&] { return published_.load(std::memory_order_acquire) != seen; });
           {
             std::unique_lock lock(m_);
             cv_.wait(lock, [&] { return generation_ != seen || quit_; });
@@ -128,16 +180,25 @@ class Crew {
           }
           body(s, job);
           std::lock_guard lock(m_);
-          if (++done_ == threads_.size()) done_cv_.notify_all();
+          if (++done_ == threads_.size()) {
+            finished_.store(generation_, std::memory_order_release);
+            done_cv_.notify_all();
+          }
         }
       });
   }
   void run(int job) {
-    std::unique_lock lock(m_);
-    job_ = job;
-    done_ = 0;
-    ++generation_;
+    std::uint64_t g;
+    {
+      std::lock_guard lock(m_);
+      job_ = job;
+      done_ = 0;
+      g = ++generation_;
+      published_.store(g, std::memory_order_release);
+    }
     cv_.notify_all();
+    spin_until([&] { return finished_.load(std::memory_order_acquire) == g; });
+    std::unique_lock lock(m_);
     done_cv_.wait(lock, [&] { return done_ == threads_.size(); });
   }
   ~Crew() {
@@ -154,6 +215,7 @@ class Crew {
   std::condition_variable cv_, done_cv_;
   std::vector<std::thread> threads_;
   std::uint64_t generation_ = 0;
+  std::atomic<std::uint64_t> published_{0}, finished_{0};  ///< for spinning before the waits
   std::size_t done_ = 0;
   int job_ = 0;
   bool quit_ = false;
@@ -204,12 +266,17 @@ class PipelineTrainer {
   static constexpr std::size_t targets_per_sample = L::template targets_per_sample<out_n>;
 
   explicit PipelineTrainer(NetT& net, typename O::Options opts = {}, std::uint64_t seed = 0)
-      : net_(net), opt_(opts), seed_(seed), grads_(NetT::param_count), state_(O::state_blocks * NetT::param_count) {
+      : net_(net),
+        opt_(opts),
+        stage_opts_(make_opts(opts, std::make_index_sequence<P>{})),
+        seed_(seed),
+        grads_(NetT::param_count),
+        state_(O::state_blocks * NetT::param_count) {
     for (std::size_t s = 0; s + 1 < P; ++s) {
       fwd_.emplace_back(std::make_unique<pipeline_detail::Channel>(M));
       bwd_.emplace_back(std::make_unique<pipeline_detail::Channel>(M));
     }
-    crew_.start(P, PlanT::devices::specs.data(), [this](std::size_t s, int) { dispatch(s); });
+    crew_.start(P, PlanT::devices::specs.data(), [this](std::size_t s, int job) { dispatch(s, job); });
   }
   PipelineTrainer(const PipelineTrainer&) = delete;
   PipelineTrainer& operator=(const PipelineTrainer&) = delete;
@@ -232,7 +299,6 @@ class PipelineTrainer {
       if (!L::template valid_targets<out_n, batch>(targets.data()))
         detail::raise("ctnn::PipelineTrainer::step: a label at step " + std::to_string(steps_) + " is outside [0, " +
                       std::to_string(out_n) + ")");
-    std::fill_n(grads_.data(), grads_.size(), 0.0f);
     x_ = inputs.data();
     targets_ = targets.data();
     loss_fn_ = [](const float* out, const void* t, std::size_t k, float* d) -> float {
@@ -240,17 +306,17 @@ class PipelineTrainer {
     };
     loss_sum_ = 0;
     const auto t0 = pipeline_detail::Clock::now();
-    crew_.run(0);
+    crew_.run(0);  // every stage: its micro-batches, its checks, then (if all are clean) its update
     wall_ = pipeline_detail::seconds(pipeline_detail::Clock::now() - t0);
     const float loss = static_cast<float>(loss_sum_ / M);
     if (!std::isfinite(loss))
       detail::raise("ctnn::PipelineTrainer::step: non-finite loss at step " + std::to_string(steps_) +
                     "; parameters left unchanged");
-    for (std::size_t k = 0; k < grads_.size(); ++k)
-      if (!std::isfinite(grads_.data()[k]))
+    for (std::size_t s = 0; s < P; ++s)
+      if (bad_[s] != no_bad)
         detail::raise("ctnn::PipelineTrainer::step: non-finite gradient at step " + std::to_string(steps_) +
-                      " (parameter " + std::to_string(k) + "); parameters left unchanged");
-    opt_.update(net_.params(), grads_.span(), state_.span());
+                      " in stage " + std::to_string(s) + " (parameter " + std::to_string(bad_[s]) +
+                      "); parameters left unchanged");
     ++steps_;
     return loss;
   }
@@ -262,6 +328,8 @@ class PipelineTrainer {
   }
 
   std::span<const float> gradients() const noexcept { return grads_.span(); }  ///< last step's gradients
+  /// The optimizer: its options (e.g. the learning rate) are copied to every stage's
+  /// optimizer at each step.
   O& optimizer() noexcept { return opt_; }
   std::size_t steps() const noexcept { return steps_; }
   /// Busy time and utilisation of each stage in the last step.
@@ -288,6 +356,7 @@ class PipelineTrainer {
     AlignedBuffer dx{S == 0 ? 1 : SubNet::input_size * b * M};  // gradient of this stage's input, per micro-batch
     AlignedBuffer dout{S + 1 == P ? out_n * b * M : 1};          // loss gradient (last stage)
     AlignedBuffer scratch{2 * SubNet::max_width * b + extra};
+    AlignedBuffer transposed{SimdBackend<Be> ? SubNet::param_count : 1};  // Wᵀ, once per step
   };
 
   template <std::size_t... S>
@@ -307,9 +376,36 @@ class PipelineTrainer {
       return output_of<S - 1>(k);
   }
 
-  void dispatch(std::size_t s) {
+  static constexpr std::size_t no_bad = ~std::size_t{0};
+
+  void dispatch(std::size_t s, int) {
     [&]<std::size_t... S>(std::index_sequence<S...>) { ((s == S ? run_stage<S>() : void()), ...); }(
         std::make_index_sequence<P>{});
+  }
+
+  /// After every stage has checked its gradients (and the last one the loss): whether all are clean.
+  bool clean() const noexcept {
+    if (!std::isfinite(loss_sum_)) return false;
+    for (std::size_t s = 0; s < P; ++s)
+      if (bad_[s] != no_bad) return false;
+    return true;
+  }
+
+  /// Range of stage S in the flat parameter block.
+  template <std::size_t S>
+  static constexpr std::size_t begin_of = NetT::param_offsets[PlanT::first[S]];
+  template <std::size_t S>
+  static constexpr std::size_t end_of = S + 1 == P ? NetT::param_count : NetT::param_offsets[PlanT::first[S + 1]];
+
+  template <std::size_t S>
+  void update_stage() {
+    constexpr std::size_t n = end_of<S> - begin_of<S>;
+    if constexpr (n > 0) {
+      O& o = stage_opts_[S];
+      o.options() = opt_.options();
+      o.update(net_.params().subspan(begin_of<S>, n), grads_.span().subspan(begin_of<S>, n),
+               state_.span().subspan(O::state_blocks * begin_of<S>, O::state_blocks * n));
+    }
   }
 
   template <std::size_t S>
@@ -321,7 +417,9 @@ class PipelineTrainer {
     float* grads = grads_.data() + NetT::param_offsets[St::first];
     float* s0 = st.scratch.data();
     float* s1 = s0 + SubNet::max_width * b;
+    std::fill(grads_.data() + begin_of<S>, grads_.data() + end_of<S>, 0.0f);
     double busy = 0;
+    bool transposed_ready = false;
     constexpr auto ops = schedule_ops<M>(Sc, P, S);
     for (const PipelineOp op : ops) {
       const std::size_t k = op.forward ? (S == 0 ? op.micro : fwd_[S - 1]->pop()) : (S + 1 == P ? op.micro : bwd_[S]->pop());
@@ -332,6 +430,10 @@ class PipelineTrainer {
       ctx.step = steps_ * M + k;
       ctx.layer = St::first;
       ctx.training = true;
+      if constexpr (SimdBackend<Be>) {
+        ctx.transposed = st.transposed.data();
+        ctx.transposed_ready = transposed_ready;
+      }
       float* acts = st.acts.data() + k * SubNet::activation_count * b;
       const float* in = input_of<S>(k);
       if (op.forward) {
@@ -347,9 +449,10 @@ class PipelineTrainer {
         else
           dy = std::get<S + 1>(stages_).dx.data() + k * Stage<S + 1>::SubNet::input_size * b;
         float* dx_in = S == 0 ? nullptr : st.dx.data() + k * SubNet::input_size * b;
-        if constexpr (SimdBackend<Be>)
+        if constexpr (SimdBackend<Be>) {
           fused_backward_pass<SubNet, b>(Be{}, params, in, acts, dy, grads, s0, s1, ctx.scratch, ctx, dx_in);
-        else
+          transposed_ready = true;
+        } else
           backward_pass<SubNet, b>(Be{}, params, in, acts, dy, grads, s0, s1, ctx, dx_in);
       }
       busy += pipeline_detail::seconds(pipeline_detail::Clock::now() - t0);
@@ -359,7 +462,16 @@ class PipelineTrainer {
         if constexpr (S > 0) bwd_[S - 1]->push(k);
       }
     }
-    busy_[S] = busy;
+    bad_[S] = no_bad;
+    for (std::size_t k = begin_of<S>; k < end_of<S>; ++k)
+      if (!std::isfinite(grads_.data()[k])) {
+        bad_[S] = k - begin_of<S>;
+        break;
+      }
+    barrier_.arrive_and_wait();  // every stage's checks are in
+    const auto t1 = pipeline_detail::Clock::now();
+    if (clean()) update_stage<S>();  // one optimizer step per batch, each stage on its slice
+    busy_[S] = busy + pipeline_detail::seconds(pipeline_detail::Clock::now() - t1);
   }
 
   template <class St>
@@ -370,10 +482,18 @@ class PipelineTrainer {
     loss_sum_ += l;  // only the last stage's thread writes it; read after the crew finishes
   }
 
+  template <std::size_t... S>
+  static std::array<O, P> make_opts(typename O::Options o, std::index_sequence<S...>) {
+    return {((void)S, O(o))...};
+  }
+
   NetT& net_;
   O opt_;
+  std::array<O, P> stage_opts_;  ///< one per stage: each updates its slice (same step count)
   std::uint64_t seed_;
   AlignedBuffer grads_, state_;
+  std::array<std::size_t, P> bad_{};  ///< first non-finite gradient per stage, or no_bad
+  pipeline_detail::Barrier barrier_{P};
   Stages stages_;
   std::vector<std::unique_ptr<pipeline_detail::Channel>> fwd_, bwd_;
   const float* x_ = nullptr;
