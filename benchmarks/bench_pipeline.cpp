@@ -80,3 +80,22 @@ BENCHMARK(train_pipeline<Plan2>)->Name("W7/train_step_m8_b64/ctnn")->UseRealTime
 // The same 8 micro-batches through a one-stage pipeline: the cost of micro-batching alone.
 BENCHMARK(train_pipeline<Plan1>)->Name("W7/train_step_m8_b64/one_stage")->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(train_sequential)->Name("W7/train_step_m8_b64/one_core")->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// W6: the Fashion-MNIST MLP's training step (batch 64) data-parallel over 1 and 2 threads.
+#include <ctnn/parallel/data_parallel.hpp>
+namespace {
+template <std::size_t T>
+void train_threads(benchmark::State& state) {
+  auto net = std::make_unique<W2>();
+  net->init(1);
+  DataParallel<Trainer<W2, loss::SoftmaxCrossEntropy, optim::SGD, Batch<64>>, Threads<T>> dp{*net, {.lr = 1e-4f}};
+  const auto x = random_inputs(64 * W2::input_size);
+  std::vector<int> t(64);
+  for (std::size_t k = 0; k < 64; ++k) t[k] = int(k % 10);
+  for (auto _ : state) benchmark::DoNotOptimize(dp.step(x, t));
+  flops(state, 3.0 * double(W2::flops_forward * 64));
+}
+}  // namespace
+BENCHMARK(train_threads<2>)->Name("W6/train_step_b64/ctnn")->UseRealTime();
+BENCHMARK(train_threads<1>)->Name("W6/train_step_b64/one_thread")->UseRealTime();
+BENCHMARK(train_step<W2, loss::SoftmaxCrossEntropy, 64, backend::native>)->Name("W6/train_step_b64/trainer")->UseRealTime();

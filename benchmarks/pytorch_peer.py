@@ -154,6 +154,15 @@ def main():
         out["benchmarks"].append({"name": name + "_median", "run_name": name, "aggregate_name": "median",
                                   "real_time": ns, "time_unit": "ns"})
         print(f"{name:32s} {ns:12.0f} ns", file=sys.stderr)
+    # W6: the same training step as W4 with PyTorch's intra-op pool at 2 threads, then back to 1.
+    for threads in (2, 1):
+        torch.set_num_threads(threads)
+        name = f"W6/train_step_b64/pytorch_{threads}thread"
+        ns = median_ns(train_bench(mlp([784, 256, 128, 10], nn.ReLU), 64, 784, 10, "ce"), a.min_seconds)
+        out["benchmarks"].append({"name": name + "_median", "run_name": name, "aggregate_name": "median",
+                                  "real_time": ns, "time_unit": "ns"})
+        print(f"{name:32s} {ns:12.0f} ns", file=sys.stderr)
+    torch.set_num_threads(1)
     if a.epochs > 0:
         secs, acc = fashion_epoch(a.data, a.epochs, a.optimizer)
         out["benchmarks"].append({"name": "fashion_mnist/epoch_b64/pytorch_median", "run_name": "fashion_mnist/epoch_b64/pytorch",

@@ -20,8 +20,10 @@ ctest --test-dir build-avx2 --output-on-failure -j "$(nproc)" -R 'Simd|Reference
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
   -DCMAKE_CXX_FLAGS="-fsanitize=thread" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
   -DCTNN_BUILD_EXAMPLES=OFF -DCTNN_BUILD_BENCHMARKS=OFF
-cmake --build build-tsan --target test_pipeline
-TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" setarch "$(uname -m)" -R build-tsan/tests/test_pipeline
+cmake --build build-tsan --target test_pipeline test_data_parallel
+for t in test_pipeline test_data_parallel; do
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" setarch "$(uname -m)" -R "build-tsan/tests/$t"
+done
 
 # AArch64 (NEON): cross-compile the SIMD suite and run it under qemu-user. GoogleTest is
 # built from Debian's sources; xsimd's headers come through a folder of their own so the

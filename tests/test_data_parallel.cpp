@@ -1,0 +1,131 @@
+// Data-parallel training over threads: bit-identical weights for every thread count
+// (uneven shares included), agreement with the single-threaded Trainer on the whole batch,
+// the run-time thread count, dropout masks independent of the thread count, and bad input.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <ctnn/ctnn.hpp>
+#include <ctnn/parallel/data_parallel.hpp>
+#include <memory>
+#include <vector>
+
+using namespace ctnn;
+
+namespace {
+using Mlp = Net<Input<20>, Dense<32>, Tanh, Dense<24>, ReLU, Dense<5>>;
+constexpr std::size_t B = 24;
+using SgdTrainer = Trainer<Mlp, loss::SoftmaxCrossEntropy, optim::SGD, Batch<B>>;
+using AdamTrainer = Trainer<Mlp, loss::SoftmaxCrossEntropy, optim::Adam, Batch<B>>;
+
+struct Data {
+  std::vector<std::vector<float>> x;
+  std::vector<std::vector<int>> t;
+  explicit Data(std::size_t batch, std::size_t in = 20, int classes = 5) {
+    for (int i = 0; i < 4; ++i) {
+      Rng rng(50 + i);
+      std::vector<float> xi(batch * in);
+      for (auto& v : xi) v = rng.uniform(1.0f);
+      std::vector<int> ti(batch);
+      for (std::size_t k = 0; k < batch; ++k) ti[k] = int((k * 3 + i) % classes);
+      x.push_back(xi);
+      t.push_back(ti);
+    }
+  }
+};
+
+template <class TrainerT, class ChunksT>
+std::vector<float> run(std::size_t threads, int steps, const Data& d, typename DataParallel<TrainerT, Threads<0>, ChunksT>::O::Options opts) {
+  auto net = std::make_unique<Mlp>();
+  net->init(3);
+  DataParallel<TrainerT, Threads<0>, ChunksT> dp(*net, opts, threads, 11);
+  EXPECT_EQ(dp.threads(), threads);
+  for (int s = 0; s < steps; ++s) dp.step(d.x[s % 4], d.t[s % 4]);
+  return {net->params().begin(), net->params().end()};
+}
+}  // namespace
+
+TEST(DataParallelThreads, BitIdenticalForEveryThreadCount) {
+  const Data d(B);
+  const optim::Adam::Options adam{.lr = 1e-2f};
+  const auto one = run<AdamTrainer, Chunks<6>>(1, 30, d, adam);
+  for (std::size_t n : {2, 3, 4, 5, 6}) {  // 4 and 5 threads share 6 chunks unevenly
+    const auto many = run<AdamTrainer, Chunks<6>>(n, 30, d, adam);
+    ASSERT_EQ(many, one) << n << " threads";
+  }
+}
+
+TEST(DataParallelThreads, MatchesSingleThreadedTrainerOnTheWholeBatch) {
+  const Data d(B);
+  const optim::SGDOptions sgd{.lr = 0.05f, .momentum = 0.9f};
+  for (std::size_t n : {1, 2, 4}) {
+    auto seq = std::make_unique<Mlp>();
+    seq->init(3);
+    SgdTrainer ref(*seq, sgd);
+    for (int s = 0; s < 50; ++s) ref.step(d.x[s % 4], d.t[s % 4]);
+    const auto dp = run<SgdTrainer, Chunks<4>>(n, 50, d, sgd);
+    double diff = 0, moved = 0;
+    Mlp init;
+    init.init(3);
+    for (std::size_t k = 0; k < Mlp::param_count; ++k) {
+      diff = std::max(diff, double(std::abs(dp[k] - seq->params()[k])));
+      moved = std::max(moved, double(std::abs(seq->params()[k] - init.params()[k])));
+    }
+    EXPECT_LE(diff, 1e-5) << n << " threads";
+    EXPECT_GT(moved, 1e-2);
+  }
+}
+
+TEST(DataParallelThreads, CompileTimeThreadCountAndLoss) {
+  const Data d(B);
+  auto a = std::make_unique<Mlp>(), b = std::make_unique<Mlp>();
+  a->init(3);
+  *b = *a;
+  DataParallel<SgdTrainer, Threads<2>> dp(*a);
+  SgdTrainer ref(*b);
+  EXPECT_EQ(dp.threads(), 2u);
+  const float l1 = dp.step(d.x[0], d.t[0]), l2 = ref.step(d.x[0], d.t[0]);
+  EXPECT_NEAR(l1, l2, 1e-6 * (1 + std::abs(l2)));
+  double gd = 0, gm = 0;
+  for (std::size_t k = 0; k < Mlp::param_count; ++k) {
+    gd = std::max(gd, double(std::abs(dp.gradients()[k] - ref.gradients()[k])));
+    gm = std::max(gm, double(std::abs(ref.gradients()[k])));
+  }
+  EXPECT_LE(gd, 1e-6 * gm);
+  const auto out = dp.outputs();
+  for (std::size_t i = 0; i < out.size(); ++i) EXPECT_NEAR(out[i], ref.outputs()[i], 1e-5);
+}
+
+TEST(DataParallelThreads, DropoutMasksDoNotDependOnTheThreadCount) {
+  using N = Net<Input<20>, Dense<32>, ReLU, Dropout<300>, Dense<5>>;
+  using T = Trainer<N, loss::SoftmaxCrossEntropy, optim::SGD, Batch<B>>;
+  const Data d(B);
+  auto train = [&](std::size_t threads) {
+    auto net = std::make_unique<N>();
+    net->init(4);
+    DataParallel<T, Threads<0>, Chunks<4>> dp(*net, {.lr = 0.1f}, threads, 99);
+    for (int s = 0; s < 10; ++s) dp.step(d.x[s % 4], d.t[s % 4]);
+    return std::vector<float>(net->params().begin(), net->params().end());
+  };
+  EXPECT_EQ(train(1), train(3));
+}
+
+TEST(DataParallelThreads, BadInputIsAnErrorAndChangesNothing) {
+  Mlp net;
+  net.init(1);
+  const std::vector<float> before(net.params().begin(), net.params().end());
+  EXPECT_THROW((DataParallel<SgdTrainer, Threads<0>, Chunks<4>>(net, {}, 5)), Error);  // 5 threads, 4 chunks
+  EXPECT_THROW((DataParallel<SgdTrainer, Threads<0>, Chunks<4>>(net, {}, 0)), Error);
+  DataParallel<SgdTrainer, Threads<0>, Chunks<4>> dp(net, {}, 2);
+  std::vector<float> x(B * 20, 0.5f);
+  std::vector<int> t(B, 1);
+  EXPECT_THROW(dp.step(std::vector<float>(5), t), Error);
+  t[7] = 9;
+  EXPECT_THROW(dp.step(x, t), Error);
+  t[7] = 1;
+  x[100] = std::nanf("");
+  EXPECT_THROW(dp.step(x, t), Error);
+  EXPECT_EQ(std::vector<float>(net.params().begin(), net.params().end()), before);
+  x[100] = 0.5f;
+  EXPECT_NO_THROW(dp.step(x, t));
+  EXPECT_NE(std::vector<float>(net.params().begin(), net.params().end()), before);
+}
