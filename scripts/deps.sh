@@ -7,7 +7,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 packages=(
   g++ make cmake ninja-build ccache pkg-config libeigen3-dev libopenblas-dev
-  g++-aarch64-linux-gnu qemu-user clang-14
+  g++-aarch64-linux-gnu qemu-user clang-14 openmpi-bin libopenmpi-dev
   libxsimd-dev libboost-dev libgtest-dev libbenchmark-dev zlib1g-dev libcli11-dev
   dataset-fashion-mnist
 )

@@ -97,6 +97,14 @@ class Trainer {
  private:
   template <class Tt>
   float step_impl(std::span<const float> inputs, std::span<const Tt> targets) {
+    const float loss = compute_impl(inputs, targets);
+    apply_gradients(loss);
+    return loss;
+  }
+
+  /// Validates, then forward, loss and backward into the gradient block; no NaN check.
+  template <class Tt>
+  float compute_impl(std::span<const float> inputs, std::span<const Tt> targets) {
     if (inputs.size() != batch * NetT::input_size)
       detail::raise("ctnn::Trainer::step: expected " + std::to_string(batch * NetT::input_size) +
                     " input values (batch " + std::to_string(batch) + " x " + std::to_string(NetT::input_size) +
@@ -123,19 +131,46 @@ class Trainer {
       forward_pass_saving<NetT, batch>(Be{}, p, inputs.data(), acts_.data(), ctx);
     const float* out = acts_.data() + NetT::activation_offsets[NetT::layer_count - 1] * batch;
     const float loss = L::template value_and_gradient<out_n, batch>(out, targets.data(), dout_.data());
-    if (!std::isfinite(loss))
-      detail::raise("ctnn::Trainer::step: non-finite loss (" + std::to_string(loss) + ") at step " +
-                    std::to_string(steps_) + "; check the inputs for NaN/Inf or lower the learning rate");
     if constexpr (SimdBackend<Be>)
       fused_backward_pass<NetT, batch>(Be{}, p, inputs.data(), acts_.data(), dout_.data(), grads_.data(), s0, s1,
                                        ctx.scratch, ctx);
     else
       backward_pass<NetT, batch>(Be{}, p, inputs.data(), acts_.data(), dout_.data(), grads_.data(), s0, s1, ctx);
+    return loss;
+  }
+
+ public:
+  /**
+   * @brief The first half of `step`: checks sizes and labels, runs forward, the loss and
+   * backward, and leaves the gradients in `gradient_block()` without updating anything
+   * and without the NaN check. Distributed training reduces the block across processes,
+   * then calls `apply_gradients`.
+   * @return the loss (possibly non-finite).
+   */
+  template <std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
+    requires std::same_as<std::ranges::range_value_t<X>, float> &&
+             (L::template accepts_target<std::ranges::range_value_t<Y>>)
+  float compute_gradients(const X& inputs, const Y& targets) {
+    return compute_impl(std::span<const float>(std::ranges::data(inputs), std::ranges::size(inputs)),
+                        std::span<const std::ranges::range_value_t<Y>>(std::ranges::data(targets),
+                                                                       std::ranges::size(targets)));
+  }
+  /// The gradient block, writable (same layout as the parameters).
+  std::span<float> gradient_block() noexcept { return grads_.span(); }
+  /**
+   * @brief The second half of `step`: raises `ctnn::Error` (parameters untouched) when
+   * `loss` or any gradient is NaN/Inf, else applies the optimizer and counts the step.
+   */
+  void apply_gradients(float loss) {
+    if (!std::isfinite(loss))
+      detail::raise("ctnn::Trainer::step: non-finite loss (" + std::to_string(loss) + ") at step " +
+                    std::to_string(steps_) + "; check the inputs for NaN/Inf or lower the learning rate");
     check_gradients();
     opt_.update(net_.params(), grads_.span(), state_.span());
     ++steps_;
-    return loss;
   }
+
+ private:
 
   void check_gradients() const {
     const float* g = grads_.data();

@@ -1,0 +1,123 @@
+// Run under mpirun with 1, 2 and 4 ranks (ctest does). Each rank trains on its shard of
+// every global batch; after 50 SGD steps the weights must equal single-process training
+// on the concatenated batch within 1e-5 (max-abs) and be bitwise identical on all ranks.
+// MPI_Allreduce and MPI_Bcast are interposed through PMPI: exactly one all-reduce per
+// step and one broadcast in all. Also: a NaN on one rank raises on every rank.
+#include <mpi.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctnn/ctnn.hpp>
+#include <ctnn/parallel/mpi/data_parallel.hpp>
+#include <memory>
+#include <vector>
+
+namespace {
+long g_allreduce = 0, g_bcast = 0;
+}
+
+// PMPI interposition: count the calls, forward to the library.
+extern "C" int MPI_Allreduce(const void* s, void* r, int n, MPI_Datatype t, MPI_Op op, MPI_Comm c) {
+  ++g_allreduce;
+  return PMPI_Allreduce(s, r, n, t, op, c);
+}
+extern "C" int MPI_Bcast(void* b, int n, MPI_Datatype t, int root, MPI_Comm c) {
+  ++g_bcast;
+  return PMPI_Bcast(b, n, t, root, c);
+}
+
+using namespace ctnn;
+using Mlp = Net<Input<20>, Dense<32>, Tanh, Dense<24>, ReLU, Dense<5>>;
+constexpr std::size_t global_batch = 16;
+int failures = 0;
+
+#define CHECK(cond, ...)                                   \
+  do {                                                     \
+    if (!(cond)) {                                         \
+      ++failures;                                          \
+      std::fprintf(stderr, "FAILED %s: ", #cond);          \
+      std::fprintf(stderr, __VA_ARGS__);                   \
+      std::fprintf(stderr, "\n");                          \
+    }                                                      \
+  } while (0)
+
+std::vector<float> batch_x(int step) {
+  Rng rng(1000 + step % 5);
+  std::vector<float> x(global_batch * 20);
+  for (auto& v : x) v = rng.uniform(1.0f);
+  return x;
+}
+std::vector<int> batch_t(int step) {
+  std::vector<int> t(global_batch);
+  for (std::size_t k = 0; k < global_batch; ++k) t[k] = int((k * 3 + step) % 5);
+  return t;
+}
+
+template <std::size_t Local>
+void equivalence(int rank, int size) {
+  const optim::SGDOptions opts{.lr = 0.05f, .momentum = 0.9f};
+  auto reference = std::make_unique<Mlp>();
+  reference->init(7);
+  Trainer<Mlp, loss::SoftmaxCrossEntropy, optim::SGD, Batch<global_batch>> seq(*reference, opts);
+
+  auto net = std::make_unique<Mlp>();
+  net->init(rank == 0 ? 7 : 1000 + rank);  // other ranks start elsewhere: the broadcast must fix it
+  const long bcast0 = g_bcast, allreduce0 = g_allreduce;
+  mpi::DistributedTrainer<Mlp, loss::SoftmaxCrossEntropy, optim::SGD, Batch<Local>, default_backend> dist(*net, opts);
+  CHECK(g_bcast - bcast0 == 1, "broadcasts at start: %ld", g_bcast - bcast0);
+  const long after_start = g_allreduce;
+  const auto [lo, hi] = mpi::shard(global_batch, rank, size);
+  CHECK(hi - lo == Local, "shard of %zu, local batch %zu", hi - lo, Local);
+  for (int s = 0; s < 50; ++s) {
+    const auto x = batch_x(s);
+    const auto t = batch_t(s);
+    const float l_seq = seq.step(x, t);
+    const std::vector<float> xl(x.begin() + long(lo * 20), x.begin() + long(hi * 20));
+    const std::vector<int> tl(t.begin() + long(lo), t.begin() + long(hi));
+    const float l = dist.step(xl, tl);
+    if (s == 0) CHECK(std::abs(l - l_seq) <= 1e-5f * (1 + std::abs(l_seq)), "loss %g vs %g", l, l_seq);
+  }
+  CHECK(g_allreduce - after_start == 50, "all-reduces in 50 steps: %ld", g_allreduce - after_start);
+  (void)allreduce0;
+  double diff = 0;
+  for (std::size_t k = 0; k < Mlp::param_count; ++k)
+    diff = std::max(diff, double(std::abs(net->params()[k] - reference->params()[k])));
+  CHECK(diff <= 1e-5, "max |distributed - single process| = %g", diff);
+  // Bitwise identical across ranks: every rank compares its block with rank 0's.
+  std::vector<float> root(net->params().begin(), net->params().end());
+  PMPI_Bcast(root.data(), int(root.size()), MPI_FLOAT, 0, MPI_COMM_WORLD);
+  CHECK(std::memcmp(root.data(), net->params().data(), root.size() * sizeof(float)) == 0, "rank %d differs from rank 0",
+        rank);
+
+  // A NaN on the last rank only: every rank raises, nobody hangs, weights unchanged.
+  const std::vector<float> before(net->params().begin(), net->params().end());
+  auto x = batch_x(0);
+  const auto t = batch_t(0);
+  std::vector<float> xl(x.begin() + long(lo * 20), x.begin() + long(hi * 20));
+  if (rank == size - 1) xl[3] = std::nanf("");
+  bool raised = false;
+  try {
+    dist.step(xl, std::vector<int>(t.begin() + long(lo), t.begin() + long(hi)));
+  } catch (const Error&) {
+    raised = true;
+  }
+  CHECK(raised, "rank %d did not raise on a NaN", rank);
+  CHECK(std::memcmp(before.data(), net->params().data(), before.size() * sizeof(float)) == 0, "weights changed");
+}
+
+int main(int argc, char** argv) {
+  mpi::Environment env(argc, argv);
+  switch (env.size()) {
+    case 1: equivalence<16>(env.rank(), env.size()); break;
+    case 2: equivalence<8>(env.rank(), env.size()); break;
+    case 4: equivalence<4>(env.rank(), env.size()); break;
+    default:
+      if (env.rank() == 0) std::fprintf(stderr, "run with 1, 2 or 4 ranks\n");
+      return 2;
+  }
+  int total = 0;
+  PMPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  if (env.rank() == 0) std::printf("%s: %d ranks, %d failed checks\n", total ? "FAIL" : "ok", env.size(), total);
+  return total ? 1 : 0;
+}
