@@ -21,11 +21,11 @@ using Mlp = Net<Input<784>, Dense<256>, ReLU, Dense<128>, ReLU, Dense<10>>;
 constexpr std::size_t local_batch = 32;
 using Clock = std::chrono::steady_clock;
 
-template <class Opt>
+template <class Opt, class Strategy>
 int run(const Options& o, const io::FashionMnist& data, const mpi::Environment& env) {
   auto net = std::make_unique<Mlp>();
   net->init(init::HeUniform{}, o.seed);
-  mpi::DistributedTrainer<Mlp, loss::SoftmaxCrossEntropy, Opt, Batch<local_batch>, backend::native> trainer(
+  mpi::DistributedTrainer<Mlp, loss::SoftmaxCrossEntropy, Opt, Batch<local_batch>, backend::native, Strategy> trainer(
       *net, optimizer_options<Opt>(o), MPI_COMM_WORLD, o.seed);
   const std::size_t n = o.limit ? std::min(o.limit, data.train.count) : data.train.count;
   const auto [lo, hi] = mpi::shard(n, env.rank(), env.size());
@@ -34,9 +34,15 @@ int run(const Options& o, const io::FashionMnist& data, const mpi::Environment& 
     if (env.rank() == 0) std::fprintf(stderr, "error: too few samples for a batch of %zu per rank\n", local_batch);
     return 1;
   }
-  if (env.rank() == 0)
+  if (env.rank() == 0) {
     std::printf("%d ranks, %zu samples each (shard [%zu, %zu) on rank 0), %zu steps of %zu x %d per epoch\n",
                 env.size(), hi - lo, lo, hi, steps, local_batch, env.size());
+    if constexpr (mpi::detail::is_topk<Strategy>)
+      std::printf("gradient compression: top-%zu per mille with error feedback, %.0fx fewer bytes than dense\n",
+                  Strategy::permille, Strategy::template ratio<Mlp::param_count>);
+    if constexpr (mpi::detail::is_local<Strategy>)
+      std::printf("local SGD: parameters averaged every %zu steps\n", Strategy::period);
+  }
   std::vector<std::uint32_t> order(hi - lo);
   std::iota(order.begin(), order.end(), static_cast<std::uint32_t>(lo));
   std::vector<float> xb(local_batch * 784);
@@ -92,11 +98,20 @@ int main(int argc, char** argv) {
   o.epochs = 5;
   CLI::App app{"Train the Fashion-MNIST MLP data-parallel across MPI ranks (mpirun -np N)", "mpi_data_parallel"};
   add_common_options(app, o);
+  std::string compression = "none";
+  app.add_option("--compression", compression,
+                 "none (exact all-reduce), topk (1% of the gradient, error feedback) or local (average every 8 steps)")
+      ->check(CLI::IsMember({"none", "topk", "local"}))
+      ->capture_default_str();
   if (const auto rc = parse(app, argc, argv)) return *rc;
   try {
     const io::FashionMnist data = load(o);
-    if (o.optimizer == "adam") return run<optim::Adam>(o, data, env);
-    return run<optim::SGD>(o, data, env);
+    if (compression == "topk") return o.optimizer == "adam" ? run<optim::Adam, mpi::TopK<10>>(o, data, env)
+                                                              : run<optim::SGD, mpi::TopK<10>>(o, data, env);
+    if (compression == "local") return o.optimizer == "adam" ? run<optim::Adam, mpi::LocalSGD<8>>(o, data, env)
+                                                               : run<optim::SGD, mpi::LocalSGD<8>>(o, data, env);
+    if (o.optimizer == "adam") return run<optim::Adam, mpi::Exact>(o, data, env);
+    return run<optim::SGD, mpi::Exact>(o, data, env);
   } catch (const Error& e) {
     std::fprintf(stderr, "error (rank %d): %s\n", env.rank(), e.what());
     return 1;

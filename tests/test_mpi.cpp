@@ -2,7 +2,8 @@
 // every global batch; after 50 SGD steps the weights must equal single-process training
 // on the concatenated batch within 1e-5 (max-abs) and be bitwise identical on all ranks.
 // MPI_Allreduce and MPI_Bcast are interposed through PMPI: exactly one all-reduce per
-// step and one broadcast in all. Also: a NaN on one rank raises on every rank.
+// step and one broadcast in all. Also: a NaN on one rank raises on every rank; the top-k
+// error-feedback invariant (exact in double); local SGD and top-k keep ranks identical.
 #include <mpi.h>
 
 #include <cmath>
@@ -14,13 +15,18 @@
 #include <vector>
 
 namespace {
-long g_allreduce = 0, g_bcast = 0;
+long g_allreduce = 0, g_bcast = 0, g_allgatherv = 0;
 }
 
 // PMPI interposition: count the calls, forward to the library.
 extern "C" int MPI_Allreduce(const void* s, void* r, int n, MPI_Datatype t, MPI_Op op, MPI_Comm c) {
   ++g_allreduce;
   return PMPI_Allreduce(s, r, n, t, op, c);
+}
+extern "C" int MPI_Allgatherv(const void* s, int n, MPI_Datatype st, void* r, const int* counts, const int* displs,
+                              MPI_Datatype rt, MPI_Comm c) {
+  ++g_allgatherv;
+  return PMPI_Allgatherv(s, n, st, r, counts, displs, rt, c);
 }
 extern "C" int MPI_Bcast(void* b, int n, MPI_Datatype t, int root, MPI_Comm c) {
   ++g_bcast;
@@ -106,12 +112,82 @@ void equivalence(int rank, int size) {
   CHECK(std::memcmp(before.data(), net->params().data(), before.size() * sizeof(float)) == 0, "weights changed");
 }
 
+// Error feedback: input + old residual == transmitted + new residual, exactly in double,
+// over several steps; exactly k entries go out; the residual of a sent entry is only the
+// float rounding of what was sent.
+void topk_invariant() {
+  using C = mpi::TopK<50>;
+  constexpr std::size_t n = 1001;
+  std::vector<double> residual(n, 0.0);
+  std::vector<C::Pair> out;
+  std::vector<float> work;
+  Rng rng(5);
+  for (int step = 0; step < 20; ++step) {
+    std::vector<float> g(n);
+    for (auto& v : g) v = rng.uniform(1.0f) * (step % 3 == 0 ? 1e-3f : 1.0f);
+    if (step == 7) std::fill(g.begin(), g.begin() + 200, 0.25f);  // ties at the threshold
+    const std::vector<double> old = residual;
+    C::compress(g, residual, out, work);
+    CHECK(out.size() == C::kept(n), "sent %zu, expected %zu", out.size(), C::kept(n));
+    std::vector<double> sent(n, 0.0);
+    for (const auto& p : out) sent[p.index] = p.value;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double lhs = static_cast<double>(g[i]) + old[i], rhs = sent[i] + residual[i];
+      if (lhs != rhs) {
+        CHECK(lhs == rhs, "step %d entry %zu: %.17g != %.17g", step, i, lhs, rhs);
+        return;
+      }
+    }
+  }
+  static_assert(mpi::TopK<10>::ratio<100000> == 50.0);
+}
+
+// Local SGD: after a multiple of H steps every rank holds the same (averaged) weights.
+template <std::size_t Local>
+void local_sgd(int rank) {
+  auto net = std::make_unique<Mlp>();
+  net->init(7);
+  mpi::DistributedTrainer<Mlp, loss::SoftmaxCrossEntropy, optim::SGD, Batch<Local>, default_backend, mpi::LocalSGD<4>>
+      dist(*net, {.lr = 0.05f});
+  const long before = g_allreduce;
+  for (int s = 0; s < 8; ++s) {
+    const auto x = batch_x(s + rank);  // different data on every rank
+    const auto t = batch_t(s);
+    dist.step(std::vector<float>(x.begin(), x.begin() + long(Local * 20)), std::vector<int>(t.begin(), t.begin() + long(Local)));
+  }
+  CHECK(g_allreduce - before == 2, "local SGD all-reduces in 8 steps with H = 4: %ld", g_allreduce - before);
+  std::vector<float> root(net->params().begin(), net->params().end());
+  PMPI_Bcast(root.data(), int(root.size()), MPI_FLOAT, 0, MPI_COMM_WORLD);
+  CHECK(std::memcmp(root.data(), net->params().data(), root.size() * sizeof(float)) == 0, "local SGD rank %d differs",
+        rank);
+}
+
+// Top-k training: one all-gather of pairs per step; identical weights on every rank.
+template <std::size_t Local>
+void topk_training(int rank) {
+  auto net = std::make_unique<Mlp>();
+  net->init(7);
+  mpi::DistributedTrainer<Mlp, loss::SoftmaxCrossEntropy, optim::SGD, Batch<Local>, default_backend, mpi::TopK<100>>
+      dist(*net, {.lr = 0.05f});
+  const long before = g_allgatherv;
+  for (int s = 0; s < 10; ++s) {
+    const auto x = batch_x(s + rank);
+    const auto t = batch_t(s);
+    dist.step(std::vector<float>(x.begin(), x.begin() + long(Local * 20)), std::vector<int>(t.begin(), t.begin() + long(Local)));
+  }
+  CHECK(g_allgatherv - before == 10, "top-k all-gathers in 10 steps: %ld", g_allgatherv - before);
+  std::vector<float> root(net->params().begin(), net->params().end());
+  PMPI_Bcast(root.data(), int(root.size()), MPI_FLOAT, 0, MPI_COMM_WORLD);
+  CHECK(std::memcmp(root.data(), net->params().data(), root.size() * sizeof(float)) == 0, "top-k rank %d differs", rank);
+}
+
 int main(int argc, char** argv) {
   mpi::Environment env(argc, argv);
+  topk_invariant();
   switch (env.size()) {
-    case 1: equivalence<16>(env.rank(), env.size()); break;
-    case 2: equivalence<8>(env.rank(), env.size()); break;
-    case 4: equivalence<4>(env.rank(), env.size()); break;
+    case 1: equivalence<16>(env.rank(), env.size()), local_sgd<16>(env.rank()), topk_training<16>(env.rank()); break;
+    case 2: equivalence<8>(env.rank(), env.size()), local_sgd<8>(env.rank()), topk_training<8>(env.rank()); break;
+    case 4: equivalence<4>(env.rank(), env.size()), local_sgd<4>(env.rank()), topk_training<4>(env.rank()); break;
     default:
       if (env.rank() == 0) std::fprintf(stderr, "run with 1, 2 or 4 ranks\n");
       return 2;

@@ -16,8 +16,11 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <cstdlib>
+#include <functional>
 #include <cstdio>
 #include <exception>
 #include <span>
@@ -117,18 +120,98 @@ constexpr std::uint64_t signature() noexcept {
   return detail::mix(h, StateBlocks);
 }
 
+/// Exact data parallelism: the whole gradient block is summed every step (the default).
+struct Exact {};
+
+/**
+ * @brief Top-k sparsification with error feedback: each rank sends only the k = Permille‰
+ * largest entries of (gradient + residual) as (index, value) pairs through one
+ * `MPI_Allgatherv`, and keeps the rest — and the float rounding of what it sent — in a
+ * double-precision residual for the next step, so that, exactly in double,
+ * input + old residual = transmitted + new residual.
+ */
+template <std::size_t Permille>
+struct TopK {
+  static_assert(Permille >= 1 && Permille <= 1000, "ctnn::mpi::TopK<Permille>: between 1 and 1000 per mille");
+  static constexpr std::size_t permille = Permille;
+  /// Entries kept out of n.
+  static constexpr std::size_t kept(std::size_t n) noexcept { return std::max<std::size_t>(1, n * Permille / 1000); }
+  /// Compression ratio for a block of N floats: dense bytes / sent bytes (8 bytes a pair).
+  template <std::size_t N>
+  static constexpr double ratio = double(N * sizeof(float)) / double(kept(N) * 8);
+
+  struct Pair {
+    std::uint32_t index;
+    float value;
+  };
+  /**
+   * @brief acc = g + residual (double); the k largest |acc| go out as float pairs; the
+   * residual becomes acc − sent (acc itself where nothing was sent).
+   */
+  static void compress(std::span<const float> g, std::span<double> residual, std::vector<Pair>& out,
+                       std::vector<float>& work) {
+    const std::size_t n = g.size(), k = kept(n);
+    work.resize(2 * n);  // magnitudes, then a copy to select from (kept across steps: no allocation)
+    float* magnitude = work.data();
+    for (std::size_t i = 0; i < n; ++i) {
+      residual[i] += static_cast<double>(g[i]);  // residual now holds acc = input + old residual
+      magnitude[i] = static_cast<float>(std::abs(residual[i]));
+    }
+    // The k-th largest magnitude, then the entries above it and, in index order, enough of
+    // those equal to it: exactly k, the same choice on every run.
+    float* sorted = work.data() + n;
+    std::copy_n(magnitude, n, sorted);
+    std::nth_element(sorted, sorted + (k - 1), sorted + n, std::greater<>());
+    const float threshold = sorted[k - 1];
+    std::size_t above = 0;
+    for (std::size_t i = 0; i < n; ++i) above += magnitude[i] > threshold;
+    std::size_t ties = k - above;
+    out.clear();
+    out.reserve(k + 1);
+    for (std::size_t i = 0; i < n; ++i) {
+      const float m = magnitude[i];
+      if (m > threshold || (m == threshold && ties > 0 && ties--)) {
+        const float sent = static_cast<float>(residual[i]);
+        out.push_back({static_cast<std::uint32_t>(i), sent});
+        residual[i] -= static_cast<double>(sent);  // exact (Sterbenz): the float rounding stays behind
+      }
+    }
+  }
+};
+
+/// Local SGD: every rank steps on its own gradients and the ranks average their
+/// parameters every H steps (one `MPI_Allreduce` of the parameter block then).
+template <std::size_t H>
+struct LocalSGD {
+  static_assert(H >= 1, "ctnn::mpi::LocalSGD<H>: average at least every step");
+  static constexpr std::size_t period = H;
+};
+
+namespace detail {
+template <class S>
+inline constexpr bool is_topk = false;
+template <std::size_t P>
+inline constexpr bool is_topk<TopK<P>> = true;
+template <class S>
+inline constexpr bool is_local = false;
+template <std::size_t H>
+inline constexpr bool is_local<LocalSGD<H>> = true;
+}  // namespace detail
+
 /**
  * @brief Wraps a `ctnn::Trainer` (the local batch) for training on every rank of `comm`.
- * The global batch is local batch × ranks.
+ * The global batch is local batch × ranks. `Strategy`: `Exact` (default), `TopK<‰>` or
+ * `LocalSGD<H>`.
  */
-template <class NetT, class L, class O, class Bt, class Be>
+template <class NetT, class L, class O, class Bt, class Be, class Strategy = Exact>
 class DistributedTrainer;
 
-template <class NetT, class L, class O, std::size_t B, class Be>
-class DistributedTrainer<NetT, L, O, Batch<B>, Be> {
+template <class NetT, class L, class O, std::size_t B, class Be, class Strategy>
+class DistributedTrainer<NetT, L, O, Batch<B>, Be, Strategy> {
  public:
   using Local = Trainer<NetT, L, O, Batch<B>, Be>;
-  static constexpr std::uint64_t signature_value = signature<NetT, B, O::state_blocks>();
+  static constexpr std::uint64_t signature_value = detail::mix(
+      signature<NetT, B, O::state_blocks>(), detail::is_topk<Strategy> ? 1 : (detail::is_local<Strategy> ? 2 : 0));
 
   /**
    * @brief Checks that every rank runs the same network (raises ctnn::Error on every rank
@@ -139,6 +222,8 @@ class DistributedTrainer<NetT, L, O, Batch<B>, Be> {
       : net_(net), local_(net, opts, seed), comm_(comm), block_(NetT::param_count + 1) {
     MPI_Comm_rank(comm_, &rank_);
     MPI_Comm_size(comm_, &size_);
+    counts_.resize(static_cast<std::size_t>(size_));
+    displs_.resize(static_cast<std::size_t>(size_));
     std::vector<std::uint64_t> all(static_cast<std::size_t>(size_));
     std::uint64_t mine = signature_value;
     MPI_Allgather(&mine, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, comm_);
@@ -161,14 +246,46 @@ class DistributedTrainer<NetT, L, O, Batch<B>, Be> {
   float step(const X& inputs, const Y& targets) {
     const float loss = local_.compute_gradients(inputs, targets);
     auto g = local_.gradient_block();
-    std::copy(g.begin(), g.end(), block_.begin());
-    block_.back() = loss;
-    MPI_Allreduce(MPI_IN_PLACE, block_.data(), static_cast<int>(block_.size()), MPI_FLOAT, MPI_SUM, comm_);
     const float inv = 1.0f / static_cast<float>(size_);
-    for (std::size_t k = 0; k < g.size(); ++k) g[k] = block_[k] * inv;
-    const float global_loss = block_.back() * inv;
-    local_.apply_gradients(global_loss);
-    return global_loss;
+    if constexpr (detail::is_local<Strategy>) {
+      // Local step; the loss is this rank's. Every H steps, average the parameters.
+      local_.apply_gradients(loss);
+      if (++local_steps_ % Strategy::period == 0) {
+        auto p = net_.params();
+        MPI_Allreduce(MPI_IN_PLACE, p.data(), static_cast<int>(p.size()), MPI_FLOAT, MPI_SUM, comm_);
+        for (float& v : p) v *= inv;
+      }
+      return loss;
+    } else if constexpr (detail::is_topk<Strategy>) {
+      Strategy::compress(g, residual_, pairs_, order_);
+      pairs_.push_back({static_cast<std::uint32_t>(NetT::param_count), loss});  // the loss rides along
+      const int mine = static_cast<int>(pairs_.size() * sizeof(typename Strategy::Pair));
+      MPI_Allgather(&mine, 1, MPI_INT, counts_.data(), 1, MPI_INT, comm_);
+      int total = 0;
+      for (std::size_t r = 0; r < counts_.size(); ++r) displs_[r] = total, total += counts_[r];
+      gathered_.resize(static_cast<std::size_t>(total) / sizeof(typename Strategy::Pair));
+      MPI_Allgatherv(pairs_.data(), mine, MPI_BYTE, gathered_.data(), counts_.data(), displs_.data(), MPI_BYTE, comm_);
+      std::fill(g.begin(), g.end(), 0.0f);
+      float global_loss = 0;
+      for (const auto& pr : gathered_) {  // rank order, then index order: the same sums on every rank
+        if (pr.index == NetT::param_count)
+          global_loss += pr.value;
+        else
+          g[pr.index] += pr.value;
+      }
+      for (float& v : g) v *= inv;
+      global_loss *= inv;
+      local_.apply_gradients(global_loss);
+      return global_loss;
+    } else {
+      std::copy(g.begin(), g.end(), block_.begin());
+      block_.back() = loss;
+      MPI_Allreduce(MPI_IN_PLACE, block_.data(), static_cast<int>(block_.size()), MPI_FLOAT, MPI_SUM, comm_);
+      for (std::size_t k = 0; k < g.size(); ++k) g[k] = block_[k] * inv;
+      const float global_loss = block_.back() * inv;
+      local_.apply_gradients(global_loss);
+      return global_loss;
+    }
   }
 
   int rank() const noexcept { return rank_; }
@@ -177,11 +294,19 @@ class DistributedTrainer<NetT, L, O, Batch<B>, Be> {
   O& optimizer() noexcept { return local_.optimizer(); }
 
  private:
+  using PairT = typename std::conditional_t<detail::is_topk<Strategy>, Strategy, TopK<1>>::Pair;
+
   NetT& net_;
   Local local_;
   MPI_Comm comm_;
   int rank_ = 0, size_ = 1;
   std::vector<float> block_;
+  std::size_t local_steps_ = 0;
+  // Top-k: residual (double), pairs out, all pairs in, per-rank byte counts and offsets.
+  std::vector<double> residual_ = std::vector<double>(detail::is_topk<Strategy> ? NetT::param_count : 0);
+  std::vector<PairT> pairs_, gathered_;
+  std::vector<float> order_;  // magnitudes, reused
+  std::vector<int> counts_, displs_;
 };
 
 }  // namespace mpi
