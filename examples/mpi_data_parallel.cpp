@@ -61,7 +61,8 @@ int run(const Options& o, const io::FashionMnist& data, const mpi::Environment& 
         yb[k] = data.train.labels[i];
       }
       if (o.schedule == "cosine") {
-        const double t = static_cast<double>(epoch - 1) / o.epochs + static_cast<double>(s) / (steps * o.epochs);
+        const double t = static_cast<double>(epoch - 1) / o.epochs +
+                         static_cast<double>(s) / (static_cast<double>(steps) * o.epochs);
         trainer.optimizer().options().lr = static_cast<float>(base_lr * 0.5 * (1.0 + std::cos(3.141592653589793 * t)));
       }
       loss_sum += trainer.step(xb, yb);
@@ -70,7 +71,7 @@ int run(const Options& o, const io::FashionMnist& data, const mpi::Environment& 
     seconds += secs;
     if (env.rank() == 0) {
       test_acc = accuracy<256>(*net, std::span<const float>(data.test.images), std::span<const std::uint8_t>(data.test.labels));
-      std::printf("epoch %2d/%d  loss %.4f  test_acc %.4f  %.2f s\n", epoch, o.epochs, loss_sum / steps, test_acc, secs);
+      std::printf("epoch %2d/%d  loss %.4f  test_acc %.4f  %.2f s\n", epoch, o.epochs, loss_sum / static_cast<double>(steps), test_acc, secs);
       std::fflush(stdout);
     }
   }

@@ -6,13 +6,13 @@
 #include <vector>
 
 using namespace ctnn;
-using N = Net<Input<8>, Dense<4>, ReLU, Dense<2>>;
+using Small = Net<Input<8>, Dense<4>, ReLU, Dense<2>>;
 
 int main(int argc, char** argv) {
   mpi::Environment env(argc, argv);
-  auto net = std::make_unique<N>();
+  auto net = std::make_unique<Small>();
   net->init(1);
-  mpi::DistributedTrainer<N, loss::SoftmaxCrossEntropy, optim::SGD, Batch<4>, default_backend> t(*net);
+  mpi::DistributedTrainer<Small, loss::SoftmaxCrossEntropy, optim::SGD, Batch<4>, default_backend> t(*net);
   std::vector<float> x(4 * 8, 0.5f);
   const std::vector<int> y{0, 1, 0, 1};
   for (int s = 0; s < 10; ++s) {

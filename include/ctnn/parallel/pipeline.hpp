@@ -137,26 +137,7 @@ class PipelineTrainer {
    */
   template <class Tt>
   float step(std::span<const float> inputs, std::span<const Tt> targets) {
-    if (inputs.size() != batch * NetT::input_size)
-      detail::raise("ctnn::PipelineTrainer::step: expected " + std::to_string(batch * NetT::input_size) +
-                    " input values, got " + std::to_string(inputs.size()));
-    if (targets.size() != batch * targets_per_sample)
-      detail::raise("ctnn::PipelineTrainer::step: expected " + std::to_string(batch * targets_per_sample) +
-                    " targets, got " + std::to_string(targets.size()));
-    if constexpr (std::is_integral_v<Tt>)
-      if (!L::template valid_targets<out_n, batch>(targets.data()))
-        detail::raise("ctnn::PipelineTrainer::step: a label at step " + std::to_string(steps_) + " is outside [0, " +
-                      std::to_string(out_n) + ")");
-    x_ = inputs.data();
-    targets_ = targets.data();
-    loss_fn_ = [](const float* out, const void* t, std::size_t k, float* d) -> float {
-      return L::template value_and_gradient<out_n, b>(out, static_cast<const Tt*>(t) + k * b * targets_per_sample, d);
-    };
-    loss_sum_ = 0;
-    const auto t0 = pipeline_detail::Clock::now();
-    crew_.run(0);  // every stage: its micro-batches, its checks, then (if all are clean) its update
-    wall_ = pipeline_detail::seconds(pipeline_detail::Clock::now() - t0);
-    const float loss = static_cast<float>(loss_sum_ / M);
+    const float loss = run_batch(inputs, targets, true);
     if (!std::isfinite(loss))
       detail::raise("ctnn::PipelineTrainer::step: non-finite loss at step " + std::to_string(steps_) +
                     "; parameters left unchanged");
@@ -168,6 +149,34 @@ class PipelineTrainer {
     ++steps_;
     return loss;
   }
+
+  /**
+   * @brief The first half of `step`: the batch through the pipeline, gradients left in
+   * `gradient_block()`, nothing updated and no NaN check (for data parallelism across
+   * processes: reduce the block, then `apply_gradients`).
+   */
+  template <std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
+  float compute_gradients(const X& inputs, const Y& targets) {
+    using Tt = std::ranges::range_value_t<Y>;
+    return run_batch(std::span<const float>(std::ranges::data(inputs), std::ranges::size(inputs)),
+                     std::span<const Tt>(std::ranges::data(targets), std::ranges::size(targets)), false);
+  }
+  /// The gradient block, writable (same layout as the parameters).
+  std::span<float> gradient_block() noexcept { return grads_.span(); }
+  /// The second half of `step`: raises (parameters untouched) on a non-finite loss or
+  /// gradient, else every stage's optimizer updates its slice.
+  void apply_gradients(float loss) {
+    if (!std::isfinite(loss))
+      detail::raise("ctnn::PipelineTrainer::step: non-finite loss at step " + std::to_string(steps_) +
+                    "; parameters left unchanged");
+    for (std::size_t k = 0; k < grads_.size(); ++k)
+      if (!std::isfinite(grads_.data()[k]))
+        detail::raise("ctnn::PipelineTrainer::step: non-finite gradient at step " + std::to_string(steps_) +
+                      " (parameter " + std::to_string(k) + "); parameters left unchanged");
+    [&]<std::size_t... S>(std::index_sequence<S...>) { (update_stage<S>(), ...); }(std::make_index_sequence<P>{});
+    ++steps_;
+  }
+
   template <std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
   float step(const X& inputs, const Y& targets) {
     using Tt = std::ranges::range_value_t<Y>;
@@ -225,6 +234,31 @@ class PipelineTrainer {
   }
 
   static constexpr std::size_t no_bad = ~std::size_t{0};
+
+  template <class Tt>
+  float run_batch(std::span<const float> inputs, std::span<const Tt> targets, bool update) {
+    if (inputs.size() != batch * NetT::input_size)
+      detail::raise("ctnn::PipelineTrainer::step: expected " + std::to_string(batch * NetT::input_size) +
+                    " input values, got " + std::to_string(inputs.size()));
+    if (targets.size() != batch * targets_per_sample)
+      detail::raise("ctnn::PipelineTrainer::step: expected " + std::to_string(batch * targets_per_sample) +
+                    " targets, got " + std::to_string(targets.size()));
+    if constexpr (std::is_integral_v<Tt>)
+      if (!L::template valid_targets<out_n, batch>(targets.data()))
+        detail::raise("ctnn::PipelineTrainer::step: a label at step " + std::to_string(steps_) + " is outside [0, " +
+                      std::to_string(out_n) + ")");
+    x_ = inputs.data();
+    targets_ = targets.data();
+    loss_fn_ = [](const float* out, const void* t, std::size_t k, float* d) -> float {
+      return L::template value_and_gradient<out_n, b>(out, static_cast<const Tt*>(t) + k * b * targets_per_sample, d);
+    };
+    loss_sum_ = 0;
+    update_ = update;
+    const auto t0 = pipeline_detail::Clock::now();
+    crew_.run(0);  // every stage: its micro-batches, its checks, then (if asked and all are clean) its update
+    wall_ = pipeline_detail::seconds(pipeline_detail::Clock::now() - t0);
+    return static_cast<float>(loss_sum_ / M);
+  }
 
   void dispatch(std::size_t s, int) {
     [&]<std::size_t... S>(std::index_sequence<S...>) { ((s == S ? run_stage<S>() : void()), ...); }(
@@ -318,7 +352,7 @@ class PipelineTrainer {
       }
     barrier_.arrive_and_wait();  // every stage's checks are in
     const auto t1 = pipeline_detail::Clock::now();
-    if (clean()) update_stage<S>();  // one optimizer step per batch, each stage on its slice
+    if (update_ && clean()) update_stage<S>();  // one optimizer step per batch, each stage on its slice
     busy_[S] = busy + pipeline_detail::seconds(pipeline_detail::Clock::now() - t1);
   }
 
@@ -348,6 +382,7 @@ class PipelineTrainer {
   const void* targets_ = nullptr;
   float (*loss_fn_)(const float*, const void*, std::size_t, float*) = nullptr;
   double loss_sum_ = 0;
+  bool update_ = true;  ///< whether the stages apply the optimizer at the end of the batch
   std::array<double, P> busy_{};
   double wall_ = 0;
   std::size_t steps_ = 0;

@@ -309,5 +309,50 @@ class DistributedTrainer<NetT, L, O, Batch<B>, Be, Strategy> {
   std::vector<int> counts_, displs_;
 };
 
+/**
+ * @brief Exact data parallelism around any local trainer that computes and applies
+ * gradients in two halves (`compute_gradients`, `gradient_block`, `apply_gradients`):
+ * e.g. a `PipelineTrainer`, for data-parallel ranks whose model is itself split into
+ * pipeline stages (threads inside each rank). Same protocol as `DistributedTrainer`.
+ */
+template <class NetT, class LocalT>
+class Distributed {
+ public:
+  Distributed(NetT& net, LocalT& local, MPI_Comm comm = MPI_COMM_WORLD)
+      : net_(net), local_(local), comm_(comm), block_(NetT::param_count + 1) {
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
+    std::vector<std::uint64_t> all(static_cast<std::size_t>(size_));
+    std::uint64_t mine = detail::mix(signature<NetT, LocalT::batch, 0>(), 3);
+    MPI_Allgather(&mine, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, comm_);
+    for (int r = 0; r < size_; ++r)
+      if (all[static_cast<std::size_t>(r)] != all[0])
+        ctnn::detail::raise("ctnn::mpi::Distributed: rank " + std::to_string(r) +
+                            " runs a different network or trainer than rank 0");
+    MPI_Bcast(net_.params().data(), static_cast<int>(NetT::param_count), MPI_FLOAT, 0, comm_);
+  }
+  /// One step: local gradients, one MPI_Allreduce (gradients and loss), the same update everywhere.
+  template <class X, class Y>
+  float step(const X& inputs, const Y& targets) {
+    const float loss = local_.compute_gradients(inputs, targets);
+    auto g = local_.gradient_block();
+    std::copy(g.begin(), g.end(), block_.begin());
+    block_.back() = loss;
+    MPI_Allreduce(MPI_IN_PLACE, block_.data(), static_cast<int>(block_.size()), MPI_FLOAT, MPI_SUM, comm_);
+    const float inv = 1.0f / static_cast<float>(size_);
+    for (std::size_t k = 0; k < g.size(); ++k) g[k] = block_[k] * inv;
+    const float global_loss = block_.back() * inv;
+    local_.apply_gradients(global_loss);
+    return global_loss;
+  }
+
+ private:
+  NetT& net_;
+  LocalT& local_;
+  MPI_Comm comm_;
+  int rank_ = 0, size_ = 1;
+  std::vector<float> block_;
+};
+
 }  // namespace mpi
 CTNN_END_NAMESPACE
