@@ -17,6 +17,7 @@
  */
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -234,15 +235,33 @@ class DataParallel {
     // 2. Reduce this worker's range over the chunks, in chunk order, and check it.
     me.bad = no_bad;
     float* out = chunk_grads_.data();  // chunk 0's block receives the sum
-    for (std::size_t c = 1; c < chunks; ++c) {
-      const float* g = chunk_grads_.data() + c * NetT::param_count;
-      for (std::size_t k = me.begin; k < me.end; ++k) out[k] += g[k];
-    }
-    for (std::size_t k = me.begin; k < me.end; ++k)
-      if (!std::isfinite(out[k])) {
-        me.bad = k;
-        break;
+    // The check rides along the last addition: a float is NaN or ±Inf exactly when its
+    // exponent bits are all ones; OR-ing that test over the range vectorises.
+    std::uint32_t poison = 0;
+    auto non_finite = [](float v) noexcept -> std::uint32_t {
+      return (std::bit_cast<std::uint32_t>(v) & 0x7f800000u) == 0x7f800000u;
+    };
+    if constexpr (chunks == 1) {
+      for (std::size_t k = me.begin; k < me.end; ++k) poison |= non_finite(out[k]);
+    } else {
+      for (std::size_t c = 1; c < chunks; ++c) {
+        const float* g = chunk_grads_.data() + c * NetT::param_count;
+        if (c + 1 < chunks) {
+          for (std::size_t k = me.begin; k < me.end; ++k) out[k] += g[k];
+        } else {
+          for (std::size_t k = me.begin; k < me.end; ++k) {
+            out[k] += g[k];
+            poison |= non_finite(out[k]);
+          }
+        }
       }
+    }
+    if (poison != 0)  // rare: find the first offender for the message
+      for (std::size_t k = me.begin; k < me.end; ++k)
+        if (!std::isfinite(out[k])) {
+          me.bad = k;
+          break;
+        }
     barrier_->arrive_and_wait();
     // 3. Update this worker's range, only if everything is clean.
     bool clean = true;
