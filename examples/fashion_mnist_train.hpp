@@ -26,25 +26,6 @@ inline void progress(std::size_t done, std::size_t total, float loss) {
   std::fflush(stdout);
 }
 
-/// Median over blocks of the mean batch-1 forward time, in nanoseconds.
-template <class Be, class NetT>
-double infer_batch1_ns(const NetT& net, const io::LabelledImages& test) {
-  constexpr std::size_t block = 200;
-  std::vector<double> per_call;
-  float sink = 0;
-  for (std::size_t start = 0; start + block <= test.count; start += block) {
-    const auto t0 = Clock::now();
-    for (std::size_t s = start; s < start + block; ++s) {
-      const auto y = net.template forward<Be>(std::span<const float, 784>(test.images.data() + s * 784, 784));
-      sink += y[s % 10];
-    }
-    per_call.push_back(std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / block);
-  }
-  std::nth_element(per_call.begin(), per_call.begin() + per_call.size() / 2, per_call.end());
-  if (sink == 12345.0f) std::puts("");  // keeps the calls observable
-  return per_call[per_call.size() / 2];
-}
-
 }  // namespace train_detail
 
 template <class NetT, std::size_t B, class Opt, class Be>
@@ -117,7 +98,7 @@ int train(const Options& o, const io::FashionMnist& data, typename Opt::Options 
   }
   if (csv) std::fclose(csv);
   std::printf("result test_accuracy=%.4f epoch_seconds=%.3f infer_batch1_ns=%.0f\n", test_acc,
-              train_seconds / o.epochs, train_detail::infer_batch1_ns<Be>(*net, data.test));
+              train_seconds / o.epochs, infer_batch1_ns<Be>(*net, data.test));
   return 0;
 }
 

@@ -26,20 +26,6 @@ using TwoCores = partition<DeepMlp, Devices<CpuCore<0>, CpuCore<1>>, Batch<micro
 using CpuAndGpu = partition<DeepMlp, Devices<CpuCore<0>, CudaDevice<0>>, Batch<micro_batch>>;
 using Clock = std::chrono::steady_clock;
 
-double infer_batch1_ns(const DeepMlp& net, const io::LabelledImages& test) {
-  std::vector<double> per;
-  float sink = 0;
-  for (std::size_t start = 0; start + 200 <= test.count; start += 200) {
-    const auto t0 = Clock::now();
-    for (std::size_t s = start; s < start + 200; ++s)
-      sink += net.forward(std::span<const float, 784>(test.images.data() + s * 784, 784))[s % 10];
-    per.push_back(std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / 200);
-  }
-  std::nth_element(per.begin(), per.begin() + per.size() / 2, per.end());
-  if (sink == 12345.0f) std::puts("");
-  return per[per.size() / 2];
-}
-
 template <class Opt>
 int run(const Options& o, const io::FashionMnist& data) {
   auto net = std::make_unique<DeepMlp>();

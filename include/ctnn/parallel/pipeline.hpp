@@ -15,8 +15,6 @@
  * Streaming inference (`PipelineInference`): any number of micro-batches stream through,
  * each stage double-buffering its output.
  */
-#include <pthread.h>
-#include <sched.h>
 
 #include <algorithm>
 #include <atomic>

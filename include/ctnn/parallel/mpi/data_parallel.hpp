@@ -196,6 +196,37 @@ template <class S>
 inline constexpr bool is_local = false;
 template <std::size_t H>
 inline constexpr bool is_local<LocalSGD<H>> = true;
+
+/// Start-up on every rank: compare `signature` across `comm` (a mismatch raises on every
+/// rank, naming the first rank that differs) and copy rank 0's parameters to all.
+inline void handshake(std::span<float> params, std::uint64_t signature, MPI_Comm comm, const char* who) {
+  int size = 1;
+  MPI_Comm_size(comm, &size);
+  std::vector<std::uint64_t> all(static_cast<std::size_t>(size));
+  MPI_Allgather(&signature, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, comm);
+  for (std::size_t r = 0; r < all.size(); ++r)
+    if (all[r] != all[0])
+      ctnn::detail::raise(std::string(who) + ": rank " + std::to_string(r) +
+                          " runs a different network or trainer than rank 0 (signature " + std::to_string(all[r]) +
+                          " vs " + std::to_string(all[0]) +
+                          "); every rank must be built from the same Net, Loss, Optimizer and Batch");
+  MPI_Bcast(params.data(), static_cast<int>(params.size()), MPI_FLOAT, 0, comm);
+}
+
+/// The exact step's exchange: one MPI_Allreduce of the gradient block with the loss
+/// appended (through `block`, one float longer), then both divided by the rank count.
+/// @return the global loss; `g` holds the global mean gradient.
+inline float allreduce_mean(std::span<float> g, float loss, std::vector<float>& block, MPI_Comm comm) {
+  int size = 1;
+  MPI_Comm_size(comm, &size);
+  block.resize(g.size() + 1);
+  std::copy(g.begin(), g.end(), block.begin());
+  block.back() = loss;
+  MPI_Allreduce(MPI_IN_PLACE, block.data(), static_cast<int>(block.size()), MPI_FLOAT, MPI_SUM, comm);
+  const float inv = 1.0f / static_cast<float>(size);
+  for (std::size_t k = 0; k < g.size(); ++k) g[k] = block[k] * inv;
+  return block.back() * inv;
+}
 }  // namespace detail
 
 /**
@@ -219,21 +250,12 @@ class DistributedTrainer<NetT, L, O, Batch<B>, Be, Strategy> {
    */
   DistributedTrainer(NetT& net, typename O::Options opts = {}, MPI_Comm comm = MPI_COMM_WORLD,
                      std::uint64_t seed = 0)
-      : net_(net), local_(net, opts, seed), comm_(comm), block_(NetT::param_count + 1) {
+      : net_(net), local_(net, opts, seed), comm_(comm) {
     MPI_Comm_rank(comm_, &rank_);
     MPI_Comm_size(comm_, &size_);
     counts_.resize(static_cast<std::size_t>(size_));
     displs_.resize(static_cast<std::size_t>(size_));
-    std::vector<std::uint64_t> all(static_cast<std::size_t>(size_));
-    std::uint64_t mine = signature_value;
-    MPI_Allgather(&mine, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, comm_);
-    for (int r = 0; r < size_; ++r)
-      if (all[static_cast<std::size_t>(r)] != all[0])
-        ctnn::detail::raise("ctnn::mpi::DistributedTrainer: rank " + std::to_string(r) +
-                            " runs a different network or trainer than rank 0 (signature " +
-                            std::to_string(all[static_cast<std::size_t>(r)]) + " vs " + std::to_string(all[0]) +
-                            "); every rank must be built from the same Net, Loss, Optimizer and Batch");
-    MPI_Bcast(net_.params().data(), static_cast<int>(NetT::param_count), MPI_FLOAT, 0, comm_);
+    detail::handshake(net_.params(), signature_value, comm_, "ctnn::mpi::DistributedTrainer");
   }
 
   /**
@@ -278,11 +300,7 @@ class DistributedTrainer<NetT, L, O, Batch<B>, Be, Strategy> {
       local_.apply_gradients(global_loss);
       return global_loss;
     } else {
-      std::copy(g.begin(), g.end(), block_.begin());
-      block_.back() = loss;
-      MPI_Allreduce(MPI_IN_PLACE, block_.data(), static_cast<int>(block_.size()), MPI_FLOAT, MPI_SUM, comm_);
-      for (std::size_t k = 0; k < g.size(); ++k) g[k] = block_[k] * inv;
-      const float global_loss = block_.back() * inv;
+      const float global_loss = detail::allreduce_mean(g, loss, block_, comm_);
       local_.apply_gradients(global_loss);
       return global_loss;
     }
@@ -318,39 +336,21 @@ class DistributedTrainer<NetT, L, O, Batch<B>, Be, Strategy> {
 template <class NetT, class LocalT>
 class Distributed {
  public:
-  Distributed(NetT& net, LocalT& local, MPI_Comm comm = MPI_COMM_WORLD)
-      : net_(net), local_(local), comm_(comm), block_(NetT::param_count + 1) {
-    MPI_Comm_rank(comm_, &rank_);
-    MPI_Comm_size(comm_, &size_);
-    std::vector<std::uint64_t> all(static_cast<std::size_t>(size_));
-    std::uint64_t mine = detail::mix(signature<NetT, LocalT::batch, 0>(), 3);
-    MPI_Allgather(&mine, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, comm_);
-    for (int r = 0; r < size_; ++r)
-      if (all[static_cast<std::size_t>(r)] != all[0])
-        ctnn::detail::raise("ctnn::mpi::Distributed: rank " + std::to_string(r) +
-                            " runs a different network or trainer than rank 0");
-    MPI_Bcast(net_.params().data(), static_cast<int>(NetT::param_count), MPI_FLOAT, 0, comm_);
+  Distributed(NetT& net, LocalT& local, MPI_Comm comm = MPI_COMM_WORLD) : local_(local), comm_(comm) {
+    detail::handshake(net.params(), detail::mix(signature<NetT, LocalT::batch, 0>(), 3), comm_, "ctnn::mpi::Distributed");
   }
   /// One step: local gradients, one MPI_Allreduce (gradients and loss), the same update everywhere.
   template <class X, class Y>
   float step(const X& inputs, const Y& targets) {
     const float loss = local_.compute_gradients(inputs, targets);
-    auto g = local_.gradient_block();
-    std::copy(g.begin(), g.end(), block_.begin());
-    block_.back() = loss;
-    MPI_Allreduce(MPI_IN_PLACE, block_.data(), static_cast<int>(block_.size()), MPI_FLOAT, MPI_SUM, comm_);
-    const float inv = 1.0f / static_cast<float>(size_);
-    for (std::size_t k = 0; k < g.size(); ++k) g[k] = block_[k] * inv;
-    const float global_loss = block_.back() * inv;
+    const float global_loss = detail::allreduce_mean(local_.gradient_block(), loss, block_, comm_);
     local_.apply_gradients(global_loss);
     return global_loss;
   }
 
  private:
-  NetT& net_;
   LocalT& local_;
   MPI_Comm comm_;
-  int rank_ = 0, size_ = 1;
   std::vector<float> block_;
 };
 
