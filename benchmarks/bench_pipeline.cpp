@@ -99,3 +99,69 @@ void train_threads(benchmark::State& state) {
 BENCHMARK(train_threads<2>)->Name("W6/train_step_b64/ctnn")->UseRealTime();
 BENCHMARK(train_threads<1>)->Name("W6/train_step_b64/one_thread")->UseRealTime();
 BENCHMARK(train_step<W2, loss::SoftmaxCrossEntropy, 64, backend::native>)->Name("W6/train_step_b64/trainer")->UseRealTime();
+
+// What data-parallel threads pay to share memory on this machine: the one-way latency of
+// a cache line handed between cores 0 and 1, and the rate at which core 0 reads 1 MB that
+// core 1 has just written (the first-layer weights of the W6 MLP are 0.8 MB).
+#include <atomic>
+#include <thread>
+namespace {
+void core_to_core_latency(benchmark::State& state) {
+  alignas(64) std::atomic<std::uint64_t> flag{0};
+  std::atomic<bool> stop{false};
+  std::thread other([&] {
+    pipeline_detail::pin_to_core(1);
+    for (std::uint64_t seen = 1;; seen += 2) {
+      while (flag.load(std::memory_order_acquire) != seen)
+        if (stop.load(std::memory_order_relaxed)) return;
+      flag.store(seen + 1, std::memory_order_release);
+    }
+  });
+  pipeline_detail::pin_to_core(0);
+  std::uint64_t v = 0;
+  for (auto _ : state) {
+    flag.store(++v, std::memory_order_release);
+    while (flag.load(std::memory_order_acquire) != v + 1) {
+    }
+    ++v;
+  }
+  stop = true;
+  other.join();
+  state.counters["one_way_ns"] = benchmark::Counter(double(state.iterations()) * 2, benchmark::Counter::kIsRate |
+                                                                                    benchmark::Counter::kInvert);
+}
+void core_to_core_read(benchmark::State& state) {
+  std::vector<float> buf(1 << 18, 1.0f);
+  std::atomic<int> turn{0};  // 0: core 1 writes, 1: core 0 reads, -1: stop
+  std::thread other([&] {
+    pipeline_detail::pin_to_core(1);
+    while (true) {
+      int t;
+      while ((t = turn.load(std::memory_order_acquire)) == 1) {
+      }
+      if (t < 0) return;
+      for (float& x : buf) x += 1.0f;
+      turn.store(1, std::memory_order_release);
+    }
+  });
+  pipeline_detail::pin_to_core(0);
+  for (auto _ : state) {
+    state.PauseTiming();
+    while (turn.load(std::memory_order_acquire) != 1) {
+    }
+    state.ResumeTiming();
+    float acc[64] = {};  // independent sums: the loads, not the adds, set the pace
+    for (std::size_t i = 0; i < buf.size(); i += 64)
+      for (std::size_t j = 0; j < 64; ++j) acc[j] += buf[i + j];
+    benchmark::DoNotOptimize(acc);
+    turn.store(0, std::memory_order_release);
+  }
+  while (turn.load(std::memory_order_acquire) != 1) {  // its last write done: then stop it
+  }
+  turn.store(-1, std::memory_order_release);
+  other.join();
+  state.SetBytesProcessed(std::int64_t(state.iterations()) * std::int64_t(buf.size() * sizeof(float)));
+}
+}  // namespace
+BENCHMARK(core_to_core_latency)->Name("Machine/core_to_core/latency")->UseRealTime();
+BENCHMARK(core_to_core_read)->Name("Machine/core_to_core/read_1MB_written_by_other_core");

@@ -29,6 +29,7 @@ struct Options {
   std::size_t limit = 0;
   std::string schedule = "cosine";
   std::string backend = "simd";
+  int threads = 1;  ///< > 1: data parallel (MLP example, batch 64, SIMD backend)
 };
 
 /// Shifts and scales every pixel by the training set's mean and standard deviation.
@@ -87,5 +88,8 @@ double infer_batch1_ns(const NetT& net, const io::LabelledImages& test) {
 /// fashion_mnist_train.hpp, which only the training translation units include).
 template <class NetT, std::size_t B, class Opt, class Be>
 int train(const Options& o, const io::FashionMnist& data, typename Opt::Options opt_options);
+/// `train` on `o.threads` threads, the batch cut into C chunks (defined in fashion_mnist_train.hpp).
+template <class NetT, std::size_t B, class Opt, std::size_t C>
+int train_threads(const Options& o, const io::FashionMnist& data, typename Opt::Options opt_options);
 
 }  // namespace example

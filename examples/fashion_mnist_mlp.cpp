@@ -12,6 +12,9 @@ using namespace example;
 namespace {
 template <class Opt, class Be>
 int dispatch_batch(const Options& o, const io::FashionMnist& data, typename Opt::Options opt) {
+  if constexpr (std::is_same_v<Be, backend::native>)
+    if (o.threads > 1) return o.threads == 2 ? train_threads<Mlp, 64, Opt, 2>(o, data, opt)
+                                             : train_threads<Mlp, 64, Opt, 4>(o, data, opt);
   switch (o.batch) {
     case 16: return train<Mlp, 16, Opt, Be>(o, data, opt);
     case 32: return train<Mlp, 32, Opt, Be>(o, data, opt);
@@ -37,14 +40,22 @@ int main(int argc, char** argv) {
   app.add_option("--batch", o.batch, "Batch size (compiled in: 16, 32, 64, 128, 256)")
       ->check(CLI::IsMember({16, 32, 64, 128, 256}))
       ->capture_default_str();
+  app.add_option("--threads", o.threads,
+                 "Worker threads; 2 to 4 train data parallel (ctnn::DataParallel; needs --batch 64 and the simd backend)")
+      ->check(CLI::Range(1, 4))
+      ->capture_default_str();
   if (const auto rc = parse(app, argc, argv)) return *rc;
+  if (o.threads > 1 && (o.batch != 64 || o.backend != "simd")) {
+    std::fprintf(stderr, "error: --threads %d needs --batch 64 and --backend simd (the data-parallel build)\n", o.threads);
+    return 2;
+  }
 
   try {
     const io::FashionMnist data = load(o);
     std::printf("network: %zu parameters, %zu FLOPs per sample forward, optimizer %s, batch %d, %s schedule, "
-                "%s backend\n",
+                "%s backend, %d thread%s\n",
                 Mlp::param_count, Mlp::flops_forward, o.optimizer.c_str(), o.batch, o.schedule.c_str(),
-                o.backend.c_str());
+                o.backend.c_str(), o.threads, o.threads > 1 ? "s" : "");
     if (o.backend == "scalar") return dispatch_optimizer<backend::scalar>(o, data);
     return dispatch_optimizer<backend::native>(o, data);
   } catch (const Error& e) {

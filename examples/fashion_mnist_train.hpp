@@ -28,12 +28,11 @@ inline void progress(std::size_t done, std::size_t total, float loss) {
 
 }  // namespace train_detail
 
-template <class NetT, std::size_t B, class Opt, class Be>
-int train(const Options& o, const io::FashionMnist& data, typename Opt::Options opt_options) {
+/// The epochs, the per-epoch lines and the result line, for any stepper with `step`,
+/// `outputs`, `steps` and `optimizer`: a `ctnn::Trainer` or a `ctnn::DataParallel`.
+template <class NetT, std::size_t B, class Be, class Stepper>
+int run_training(const Options& o, const io::FashionMnist& data, NetT& net, Stepper& trainer) {
   static_assert(NetT::input_size == 784 && NetT::output_size == 10, "a Fashion-MNIST classifier");
-  auto net = std::make_unique<NetT>();  // parameters on the heap, not the stack
-  net->init(init::HeUniform{}, o.seed);
-  Trainer<NetT, loss::SoftmaxCrossEntropy, Opt, Batch<B>, Be> trainer{*net, opt_options, o.seed};
 
   const std::size_t n = o.limit ? std::min(o.limit, data.train.count) : data.train.count;
   const std::size_t steps = n / B;
@@ -86,7 +85,7 @@ int train(const Options& o, const io::FashionMnist& data, typename Opt::Options 
     }
     const double secs = train_detail::seconds_since(t0);
     train_seconds += secs;
-    test_acc = accuracy<256, Be>(*net, std::span<const float>(data.test.images), std::span<const std::uint8_t>(data.test.labels));
+    test_acc = accuracy<256, Be>(net, std::span<const float>(data.test.images), std::span<const std::uint8_t>(data.test.labels));
     const double loss = loss_sum / static_cast<double>(steps);
     const double train_acc = static_cast<double>(correct) / static_cast<double>(steps * B);
     const double sps = static_cast<double>(steps * B) / secs;
@@ -98,8 +97,17 @@ int train(const Options& o, const io::FashionMnist& data, typename Opt::Options 
   }
   if (csv) std::fclose(csv);
   std::printf("result test_accuracy=%.4f epoch_seconds=%.3f infer_batch1_ns=%.0f\n", test_acc,
-              train_seconds / o.epochs, infer_batch1_ns<Be>(*net, data.test));
+              train_seconds / o.epochs, infer_batch1_ns<Be>(net, data.test));
   return 0;
 }
+
+template <class NetT, std::size_t B, class Opt, class Be>
+int train(const Options& o, const io::FashionMnist& data, typename Opt::Options opt_options) {
+  auto net = std::make_unique<NetT>();  // parameters on the heap, not the stack
+  net->init(init::HeUniform{}, o.seed);
+  Trainer<NetT, loss::SoftmaxCrossEntropy, Opt, Batch<B>, Be> trainer{*net, opt_options, o.seed};
+  return run_training<NetT, B, Be>(o, data, *net, trainer);
+}
+
 
 }  // namespace example

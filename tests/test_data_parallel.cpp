@@ -75,6 +75,48 @@ TEST(DataParallelThreads, MatchesSingleThreadedTrainerOnTheWholeBatch) {
   }
 }
 
+// Wide first layers: their weight gradient is computed by row panels over the whole batch
+// (13 panels of 24/12 rows for 300 inputs; 192 + 8 rows for an odd width; one short panel).
+// Threads 1..4 must agree bit for bit, and the gradient and weights must match Trainer's.
+template <class N>
+void wide_first_layer_case(const char* name) {
+  using T = Trainer<N, loss::SoftmaxCrossEntropy, optim::Adam, Batch<B>>;
+  const Data d(B, N::input_size, int(N::output_size));
+  const optim::Adam::Options adam{.lr = 1e-2f};
+  auto train = [&](std::size_t threads, std::vector<float>* grads) {
+    auto net = std::make_unique<N>();
+    net->init(8);
+    DataParallel<T, Threads<0>, Chunks<4>> dp(*net, adam, threads, 5);
+    for (int s = 0; s < 20; ++s) dp.step(d.x[s % 4], d.t[s % 4]);
+    if (grads) grads->assign(dp.gradients().begin(), dp.gradients().end());
+    return std::vector<float>(net->params().begin(), net->params().end());
+  };
+  std::vector<float> g1;
+  const auto one = train(1, &g1);
+  for (std::size_t n : {2, 3, 4}) ASSERT_EQ(train(n, nullptr), one) << name << ", " << n << " threads";
+
+  auto net = std::make_unique<N>();
+  net->init(8);
+  T ref(*net, adam, 5);
+  for (int s = 0; s < 20; ++s) ref.step(d.x[s % 4], d.t[s % 4]);
+  double gd = 0, gm = 0, wd = 0;
+  for (std::size_t k = 0; k < N::param_count; ++k) {
+    gd = std::max(gd, double(std::abs(g1[k] - ref.gradients()[k])));
+    gm = std::max(gm, double(std::abs(ref.gradients()[k])));
+    wd = std::max(wd, double(std::abs(one[k] - net->params()[k])));
+  }
+  EXPECT_GT(gm, 1e-3) << name;
+  EXPECT_LE(gd, 1e-5 * gm) << name;
+  EXPECT_LE(wd, 1e-4) << name;  // 20 Adam steps of 1e-2 each
+}
+
+TEST(DataParallelThreads, WideFirstLayerSplitByRowPanels) {
+  wide_first_layer_case<Net<Input<300>, Dense<40>, ReLU, Dense<10>>>("300x40");
+  wide_first_layer_case<Net<Input<200>, Dense<33>, Tanh, Dense<17>, Sigmoid, Dense<3>>>("200x33");
+  wide_first_layer_case<Net<Input<7>, Dense<17>, GELU, Dense<5>>>("7x17");
+  wide_first_layer_case<Net<Input<50>, Dense<6>>>("50x6, one node");
+}
+
 TEST(DataParallelThreads, CompileTimeThreadCountAndLoss) {
   const Data d(B);
   auto a = std::make_unique<Mlp>(), b = std::make_unique<Mlp>();
@@ -128,4 +170,36 @@ TEST(DataParallelThreads, BadInputIsAnErrorAndChangesNothing) {
   x[100] = 0.5f;
   EXPECT_NO_THROW(dp.step(x, t));
   EXPECT_NE(std::vector<float>(net.params().begin(), net.params().end()), before);
+}
+
+// A gradient that overflows while the loss stays finite: input feature r is huge but its
+// first-layer weights are zero, so the forward pass never sees it; its weight-gradient row
+// (x · dz summed over the batch) overflows to Inf. Whichever worker computes that row —
+// the first panels, the last, the rest of the block — the step must refuse, name the
+// parameter, and change nothing.
+TEST(DataParallelThreads, OverflowingGradientIsCaughtInEveryPanel) {
+  using N = Net<Input<300>, Dense<40>, Tanh, Dense<2>>;
+  using T = Trainer<N, loss::MSE, optim::SGD, Batch<B>>;
+  for (std::size_t row : {5u, 150u, 299u})
+    for (std::size_t threads : {1u, 2u, 3u}) {
+      auto net = std::make_unique<N>();
+      net->init(2);
+      for (std::size_t j = 0; j < 40; ++j) net->params()[row * 40 + j] = 0.0f;
+      const std::vector<float> before(net->params().begin(), net->params().end());
+      DataParallel<T, Threads<0>, Chunks<3>> dp(*net, {.lr = 1e-3f}, threads);
+      std::vector<float> x(B * 300, 0.25f), t(B * 2, 1e9f);
+      for (std::size_t s = 0; s < B; ++s) x[s * 300 + row] = 1e30f;
+      try {
+        dp.step(x, t);
+        ADD_FAILURE() << "row " << row << ", " << threads << " threads: overflow was applied";
+      } catch (const Error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("non-finite gradient"), std::string::npos) << what;
+        EXPECT_NE(what.find("parameter " + std::to_string(row * 40)), std::string::npos) << what;
+      }
+      EXPECT_EQ(std::vector<float>(net->params().begin(), net->params().end()), before);
+      std::fill(t.begin(), t.end(), 0.5f);  // finite again: the next step trains
+      for (std::size_t s = 0; s < B; ++s) x[s * 300 + row] = 0.25f;
+      EXPECT_NO_THROW(dp.step(x, t));
+    }
 }

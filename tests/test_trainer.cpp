@@ -109,6 +109,38 @@ TEST(Trainer, NaNInputIsReportedWithTheStepAndChangesNothing) {
   EXPECT_EQ(tr.steps(), 2u);
 }
 
+// The gradient scan names the layer and the parameter within it, for a NaN or an Inf
+// anywhere in the block (first, middle of a layer, the very last bias).
+TEST(Trainer, NonFiniteGradientNamesLayerAndParameter) {
+  Clf net;
+  net.init(1);
+  Trainer<Clf, loss::SoftmaxCrossEntropy, optim::SGD, Batch<2>> tr{net, {.lr = 0.1f}};
+  const std::vector<float> x{0.1f, 0.2f, 0.3f, 0.4f};
+  const std::vector<int> y{0, 1};
+  const std::vector<float> before(net.params().begin(), net.params().end());
+  struct Case {
+    std::size_t index;
+    float value;
+    const char* where;
+  };
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const std::size_t last = Clf::param_count - 1;
+  for (const Case c : {Case{0, nan, "in layer 0 (parameter 0)"}, Case{Clf::param_offsets[2] + 70, -inf, "in layer 2 (parameter 70)"},
+                       Case{last, inf, "in layer 4 (parameter 129)"}}) {
+    const float loss = tr.compute_gradients(x, y);
+    ASSERT_TRUE(std::isfinite(loss));
+    tr.gradient_block()[c.index] = c.value;
+    try {
+      tr.apply_gradients(loss);
+      FAIL() << "non-finite gradient applied";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(c.where), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(std::equal(before.begin(), before.end(), net.params().begin()));
+  }
+  EXPECT_EQ(tr.steps(), 0u);
+}
+
 TEST(Trainer, DivergenceToInfinityIsReported) {
   using R = Net<Input<1>, Dense<1>>;
   R net;

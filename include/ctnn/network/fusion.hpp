@@ -155,15 +155,19 @@ void fused_forward_pass(Be be, const float* params, const float* x, float* y, fl
   }(std::make_index_sequence<P::count>{});
 }
 
-/// Training forward over the fused nodes, filling the per-layer activation slots.
-template <class NetT, std::size_t B, SimdBackend Be>
+/// Training forward over the fused nodes, filling the per-layer activation slots. With
+/// `Start` > 0 the nodes before it are taken as done (their slots filled by the caller).
+template <class NetT, std::size_t B, std::size_t Start = 0, SimdBackend Be>
 void fused_forward_pass_saving(Be be, const float* params, const float* x, float* outs,
                                const PassContext& ctx = {}) noexcept {
   using P = FusionPlan<NetT>;
-  [&]<std::size_t... N>(std::index_sequence<N...>) {
+  static_assert(Start <= P::count, "fused_forward_pass_saving: Start is past the last node");
+  [&]<std::size_t... K>(std::index_sequence<K...>) {
     const float* in = x;
+    if constexpr (Start > 0) in = outs + NetT::activation_offsets[P::first[Start - 1] + P::length[Start - 1] - 1] * B;
     (
         [&] {
+          constexpr std::size_t N = Start + K;
           constexpr std::size_t I = P::first[N], Last = I + P::length[N] - 1;
           using Lay = typename NetT::template layer<I>;
           using Act = detail::node_activation<NetT, N>;
@@ -182,22 +186,25 @@ void fused_forward_pass_saving(Be be, const float* params, const float* x, float
           in = out;
         }(),
         ...);
-  }(std::make_index_sequence<P::count>{});
+  }(std::make_index_sequence<P::count - Start>{});
 }
 
 /**
  * @brief Backward over the fused nodes in reverse. Scratch: two buffers of
  * `max_width · B` floats as in `backward_pass`, plus `FusionPlan::backward_scratch<B>`;
- * `dx_first` as in `backward_pass`.
+ * `dx_first` as in `backward_pass`. With `Stop` > 0 the nodes before `Stop` are left
+ * out (a caller that splits the first node's work itself).
+ * @return the gradient reaching the output of node `Stop` (in a scratch buffer, or `dy`).
  */
-template <class NetT, std::size_t B, SimdBackend Be>
-void fused_backward_pass(Be be, const float* params, const float* x, const float* outs, const float* dy, float* grads,
-                         float* scratch0, float* scratch1, float* extra, const PassContext& ctx = {},
-                         float* dx_first = nullptr) noexcept {
+template <class NetT, std::size_t B, std::size_t Stop = 0, SimdBackend Be>
+const float* fused_backward_pass(Be be, const float* params, const float* x, const float* outs, const float* dy,
+                                 float* grads, float* scratch0, float* scratch1, float* extra,
+                                 const PassContext& ctx = {}, float* dx_first = nullptr) noexcept {
   using P = FusionPlan<NetT>;
   constexpr std::size_t C = P::count;
+  static_assert(Stop <= C, "fused_backward_pass: Stop is past the last node");
+  const float* d = dy;
   [&]<std::size_t... K>(std::index_sequence<K...>) {
-    const float* d = dy;
     (
         [&] {
           constexpr std::size_t N = C - 1 - K;
@@ -229,7 +236,8 @@ void fused_backward_pass(Be be, const float* params, const float* x, const float
           d = dx;
         }(),
         ...);
-  }(std::make_index_sequence<C>{});
+  }(std::make_index_sequence<C - Stop>{});
+  return d;
 }
 
 CTNN_END_NAMESPACE

@@ -16,6 +16,7 @@
 #include "../backends/backend_concepts.hpp"
 #include "../core/batch.hpp"
 #include "../core/memory.hpp"
+#include "../detail/finite.hpp"
 #include "../detail/raise.hpp"
 #include "../losses/cross_entropy.hpp"
 #include "../losses/loss_concepts.hpp"
@@ -172,14 +173,15 @@ class Trainer {
 
  private:
 
+  /// One vectorised pass over the block; the layer is looked up only on failure.
   void check_gradients() const {
-    const float* g = grads_.data();
-    for (std::size_t l = 0; l < NetT::layer_count; ++l)
-      for (std::size_t k = NetT::param_offsets[l]; k < NetT::param_offsets[l] + NetT::param_sizes[l]; ++k)
-        if (!std::isfinite(g[k]))
-          detail::raise("ctnn::Trainer::step: non-finite gradient at step " + std::to_string(steps_) + " in layer " +
-                        std::to_string(l) + " (parameter " + std::to_string(k - NetT::param_offsets[l]) +
-                        "); parameters left unchanged");
+    const std::size_t k = detail::first_non_finite(grads_.data(), NetT::param_count);
+    if (k == NetT::param_count) return;
+    std::size_t l = 0;
+    while (l + 1 < NetT::layer_count && k >= NetT::param_offsets[l] + NetT::param_sizes[l]) ++l;
+    detail::raise("ctnn::Trainer::step: non-finite gradient at step " + std::to_string(steps_) + " in layer " +
+                  std::to_string(l) + " (parameter " + std::to_string(k - NetT::param_offsets[l]) +
+                  "); parameters left unchanged");
   }
 
   NetT& net_;

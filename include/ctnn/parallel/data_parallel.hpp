@@ -14,20 +14,29 @@
  * the reduction do not depend on which thread did what, the weights are bit-identical for
  * any thread count from 1 to C (uneven shares included: 3 threads on 4 chunks), and the
  * update is the one `Trainer` makes on the whole batch up to rounding.
+ *
+ * On a SIMD backend, when the first layer is a Dense (usually the widest: 784×256 is 85%
+ * of the Fashion-MNIST MLP), its weight gradient skips the per-chunk blocks: each chunk
+ * stores only dz = dy ⊙ act' for its rows, and after the first barrier every worker computes
+ * whole-batch rows of dW = xᵀ dz for the weight rows it will update — a reduce-scatter
+ * done by the product itself, with no zeroing, no chunk sums and no data crossing cores
+ * twice. The rows are cut into fixed panels, so this too is independent of the thread count.
  */
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
+#include <numeric>
 #include <span>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "../core/memory.hpp"
+#include "../detail/finite.hpp"
 #include "../detail/raise.hpp"
 #include "../network/trainer.hpp"
 #include "threading.hpp"
@@ -60,6 +69,15 @@ struct trainer_traits<Trainer<NetT, L, O, Batch<B>, Be>> {
   using optimizer = O;
   using backend = Be;
   static constexpr std::size_t batch = B;
+};
+/// A Dense layer's sizes, or 1 × 1 where there is none to split.
+template <class Lay, bool Dense>
+struct dense_dims {
+  static constexpr std::size_t in = 1, out = 1;
+};
+template <class Lay>
+struct dense_dims<Lay, true> {
+  static constexpr std::size_t in = Lay::in, out = Lay::out;
 };
 constexpr std::size_t default_chunks(std::size_t b) {
   for (std::size_t c = std::min<std::size_t>(b, 4); c > 1; --c)
@@ -107,18 +125,34 @@ class DataParallel {
         chunk_grads_(chunks * NetT::param_count),
         state_(O::state_blocks * NetT::param_count),
         acts_(chunks * NetT::activation_count * chunk),
-        dout_(chunks * out_n * chunk) {
+        dout_(chunks * out_n * chunk),
+        dz_first_(split_first ? batch * first_out : 0) {
     static_assert(ThreadsT::count <= chunks, "ctnn::DataParallel: more threads than chunks; raise Chunks<C>");
     if (threads_ == 0 || threads_ > chunks)
       detail::raise("ctnn::DataParallel: thread count " + std::to_string(threads_) + " outside [1, " +
                     std::to_string(chunks) + "] (the batch is cut into " + std::to_string(chunks) + " chunks)");
     for (std::size_t w = 0; w < threads_; ++w) {
       workers_.push_back(std::make_unique<Worker>(opts));
-      // Parameter ranges on 64-float boundaries: every element meets the same SIMD lane
-      // position whatever the thread count, so the update is bit-identical too.
-      const std::size_t per = (NetT::param_count / threads_ + 63) / 64 * 64;
-      workers_[w]->begin = std::min(NetT::param_count, w * per);
-      workers_[w]->end = w + 1 == threads_ ? NetT::param_count : std::min(NetT::param_count, (w + 1) * per);
+      // Every range boundary is a multiple of 64 floats from the start of its part (or
+      // the part's end, the same for every thread count), so each element takes the same
+      // path through the vectorised update whatever the thread count: bit-identical.
+      Worker& me = *workers_[w];
+      auto slice = [&](std::size_t from, std::size_t to, std::size_t v) {
+        return v == threads_ ? to : std::min(to, from + ((to - from) * v / threads_ + 63) / 64 * 64);
+      };
+      if constexpr (split_first) {
+        // Whole groups of first-layer rows (the last group always holds a panel), and a
+        // slice of the rest of the block (34K floats of 235K for the Fashion-MNIST MLP).
+        me.group_begin = share(w, threads_, groups);
+        me.group_end = share(w + 1, threads_, groups);
+        me.panel_begin = share(me.group_begin, groups, panels);
+        me.panel_end = share(me.group_end, groups, panels);
+        me.range[0] = {std::min(first_weights, me.panel_begin * panel_rows * first_out),
+                       std::min(first_weights, me.panel_end * panel_rows * first_out)};
+        me.range[1] = {slice(first_weights, NetT::param_count, w), slice(first_weights, NetT::param_count, w + 1)};
+      } else {
+        me.range[1] = {slice(0, NetT::param_count, w), slice(0, NetT::param_count, w + 1)};
+      }
     }
     barrier_ = std::make_unique<pipeline_detail::Barrier>(threads_);
     crew_.start_pinned(threads_, [](std::size_t w) { return w; }, [this](std::size_t w, int) { work(w); });
@@ -194,23 +228,150 @@ class DataParallel {
       return std::size_t{0};
   }();
 
+  using Plan = FusionPlan<NetT>;
+  static constexpr bool split_first = [] {
+    if constexpr (SimdBackend<Be>)
+      return Plan::template dense_at<0>;
+    else
+      return false;
+  }();
+  static constexpr std::size_t first_in = dp_detail::dense_dims<typename NetT::template layer<0>, split_first>::in;
+  static constexpr std::size_t first_out = dp_detail::dense_dims<typename NetT::template layer<0>, split_first>::out;
+  static constexpr std::size_t first_weights = split_first ? first_in * first_out : 0;  ///< floats
+  /// First-layer rows per panel: a multiple of 24 (whole micro-kernel row blocks) whose
+  /// weights span a multiple of 64 floats.
+  static constexpr std::size_t panel_rows = [] {
+    const std::size_t align = 64 / std::gcd(first_out, std::size_t{64});
+    return std::min(first_in, 24 / std::gcd(std::size_t{24}, align) * align);
+  }();
+  static constexpr std::size_t panels = (first_in + panel_rows - 1) / panel_rows;
+  /// The first layer's input rows are cut into `groups` groups of whole panels; a group's
+  /// forward product (its rows' share of x·W for the whole batch) is one partial sum, and
+  /// the partials are added in group order — so, like the chunks, independent of threads.
+  static constexpr std::size_t groups = chunks;
+  /// Bound v of `parts` near-equal runs of `n` items in order; empty runs come first, so
+  /// the last run is never empty while n ≥ 1.
+  static constexpr std::size_t share(std::size_t v, std::size_t parts, std::size_t n) {
+    return n >= parts ? (v * n + parts - 1) / parts : (v + n < parts ? 0 : v + n - parts);
+  }
+  static constexpr std::size_t group_row(std::size_t g) { return std::min(first_in, share(g, groups, panels) * panel_rows); }
+
+  struct Range {
+    std::size_t begin = 0, end = 0;
+  };
   struct Worker {
-    explicit Worker(typename O::Options o) : opt(o) {}
-    O opt;
+    explicit Worker(typename O::Options o) : opt{O(o), O(o)} {}
+    std::array<O, 2> opt;  ///< one per range, so each steps once per step (Adam's count)
     AlignedBuffer scratch{2 * NetT::max_width * chunk + extra};
-    std::size_t begin = 0, end = 0;  ///< parameter range this worker reduces and updates
+    /// Parameters this worker updates: [0] first-layer weight rows it computed itself
+    /// (split_first), [1] a slice of the others, which it first sums over the chunks.
+    std::array<Range, 2> range{};
+    std::size_t group_begin = 0, group_end = 0;  ///< first-layer row groups it owns
+    std::size_t panel_begin = 0, panel_end = 0;  ///< the same rows, as panels
     std::size_t bad = no_bad;        ///< first non-finite gradient in the range
   };
+
+  /// Stores like `StoreEpilogue` and flags any NaN/±Inf on the way (lanes past a partial
+  /// vector may flag falsely; a flag only triggers the exact scan).
+  struct StoreCheckEpilogue {
+    using V = kernel::simd::vec<Be>;
+    float* c;
+    typename V::batch_bool_type poison = typename V::batch_bool_type(false);
+    template <std::size_t L>
+    void store(V acc, std::size_t m, std::size_t j) noexcept {
+      kernel::simd::store_n<L>(Be{}, c + m * first_out + j, acc);
+      poison = poison | (xsimd::abs(acc) > V(std::numeric_limits<float>::max())) | (acc != acc);
+    }
+  };
+
+  /// Rows [p·R, p·R + R) of the first layer's weight gradient over the whole batch, stored
+  /// (not added) into chunk 0's block: dW[r][j] = Σ_s x[s][r] · dz[s][j].
+  /// @return whether a stored value may be NaN/±Inf.
+  template <std::size_t Rows>
+  bool first_layer_rows(std::size_t p) {
+    using S = kernel::simd::GemmShape<Rows, first_out, batch, 1, first_in, first_out>;
+    const std::size_t r0 = p * panel_rows;
+    StoreCheckEpilogue epi{chunk_grads_.data() + r0 * first_out};
+    kernel::simd::gemm<S>(Be{}, x_ + r0, dz_first_.data(), epi);
+    return xsimd::any(epi.poison);
+  }
+
+  /// Group G's partial forward product over the whole batch: x[:, rows] · W[rows, :].
+  template <std::size_t G>
+  void first_layer_partial(const float* w0) {
+    constexpr std::size_t r0 = group_row(G), rows = group_row(G + 1) - r0;
+    if constexpr (rows > 0) {
+      using S = kernel::simd::GemmShape<batch, first_out, rows, first_in, 1, first_out>;
+      kernel::simd::StoreEpilogue<Be, first_out> epi{Be{}, partial_.data() + G * batch * first_out};
+      kernel::simd::gemm<S>(Be{}, x_ + r0, w0 + r0 * first_out, epi);
+    }
+  }
+
+  /// The first node's output for chunk c: the partials summed in group order, then bias
+  /// and activation in registers, into the chunk's activation slots.
+  void first_layer_combine(std::size_t c, const float* bias, float* acts) {
+    using Act = detail::node_activation<NetT, 0>;
+    using V = kernel::simd::vec<Be>;
+    constexpr std::size_t W = V::size;
+    float* y = acts + NetT::activation_offsets[Plan::length[0] - 1] * chunk;
+    float* z = (Plan::length[0] >= 2 && kernel::simd::vector_activation<Act>::needs_input)
+                   ? acts + NetT::activation_offsets[0] * chunk
+                   : nullptr;
+    kernel::simd::BiasActivationEpilogue<Be, Act, first_out> epi{Be{}, bias, y, z};
+    auto column = [&]<std::size_t L>(std::size_t m, std::size_t j) {
+      const std::size_t o = (c * chunk + m) * first_out + j;
+      V acc(0.0f);
+      bool first = true;
+      [&]<std::size_t... G>(std::index_sequence<G...>) {
+        (
+            [&] {
+              if constexpr (group_row(G + 1) > group_row(G)) {
+                const V v = kernel::simd::load_n<L>(Be{}, partial_.data() + G * batch * first_out + o);
+                acc = first ? v : acc + v;
+                first = false;
+              }
+            }(),
+            ...);
+      }(std::make_index_sequence<groups>{});
+      epi.template store<L>(acc, m, j);
+    };
+    for (std::size_t m = 0; m < chunk; ++m) {
+      std::size_t j = 0;
+      for (; j + W <= first_out; j += W) column.template operator()<W>(m, j);
+      if constexpr (first_out % W != 0) column.template operator()<first_out % W>(m, j);
+    }
+  }
 
   void work(std::size_t w) {
     Worker& me = *workers_[w];
     float* s0 = me.scratch.data();
     float* s1 = s0 + NetT::max_width * chunk;
     const float* p = net_.params().data();
+    // 0. This worker's share of the rows of Wᵀ for every Dense layer whose input gradient
+    // backward needs (all but the first): once per step, not once per chunk.
+    if constexpr (SimdBackend<Be>) {
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (
+            [&] {
+              if constexpr (I > 0 && Plan::template dense_at<I>) {
+                using Lay = typename NetT::template layer<I>;
+                kernel::simd::transpose<Lay::in, Lay::out>(p + NetT::param_offsets[I], wt_.data() + NetT::param_offsets[I],
+                                                           w * Lay::in / threads_, (w + 1) * Lay::in / threads_);
+              }
+            }(),
+            ...);
+      }(std::make_index_sequence<NetT::layer_count>{});
+    }
+    // ... and its groups' partial products of the first layer's forward.
+    if constexpr (split_first)
+      [&]<std::size_t... G>(std::index_sequence<G...>) {
+        ((G >= me.group_begin && G < me.group_end ? first_layer_partial<G>(p) : void()), ...);
+      }(std::make_index_sequence<groups>{});
+    if constexpr (SimdBackend<Be>) barrier_->arrive_and_wait();
     // 1. Chunks w, w + T, w + 2T, ...: forward, loss gradient, backward into the chunk's block.
     for (std::size_t c = w; c < chunks; c += threads_) {
       float* g = chunk_grads_.data() + c * NetT::param_count;
-      std::fill_n(g, NetT::param_count, 0.0f);
+      std::fill_n(g + first_weights, NetT::param_count - first_weights, 0.0f);
       float* acts = acts_.data() + c * NetT::activation_count * chunk;
       float* d = dout_.data() + c * out_n * chunk;
       const float* x = x_ + c * chunk * NetT::input_size;
@@ -219,48 +380,70 @@ class DataParallel {
       ctx.seed = seed_;
       ctx.step = steps_ * chunks + c;  // masks depend on the chunk, not the thread
       ctx.training = true;
-      if constexpr (SimdBackend<Be>)
+      if constexpr (SimdBackend<Be>) {
+        ctx.transposed = wt_.data();
+        ctx.transposed_ready = true;
+      }
+      if constexpr (split_first) {
+        first_layer_combine(c, p + first_weights, acts);
+        fused_forward_pass_saving<NetT, chunk, 1>(Be{}, p, x, acts, ctx);
+      } else if constexpr (SimdBackend<Be>)
         fused_forward_pass_saving<NetT, chunk>(Be{}, p, x, acts, ctx);
       else
         forward_pass_saving<NetT, chunk>(Be{}, p, x, acts, ctx);
       chunk_loss_[c] = loss_fn_(acts + NetT::activation_offsets[NetT::layer_count - 1] * chunk, targets_, c, d);
       for (std::size_t i = 0; i < out_n * chunk; ++i) d[i] *= 1.0f / static_cast<float>(chunks);
-      if constexpr (SimdBackend<Be>)
+      if constexpr (split_first) {
+        // Every node but the first; of the first, only dz (this chunk's rows) and db.
+        using Act = detail::node_activation<NetT, 0>;
+        const float* dy0 = fused_backward_pass<NetT, chunk, 1>(Be{}, p, x, acts, d, g, s0, s1, ctx.scratch, ctx);
+        const float* z = acts + NetT::activation_offsets[0] * chunk;
+        const float* y = acts + NetT::activation_offsets[Plan::length[0] - 1] * chunk;
+        kernel::simd::activation_gradient<first_out, chunk, Act>(Be{}, z, y, dy0, dz_first_.data() + c * chunk * first_out,
+                                                                 g + first_weights);
+      } else if constexpr (SimdBackend<Be>) {
         fused_backward_pass<NetT, chunk>(Be{}, p, x, acts, d, g, s0, s1, ctx.scratch, ctx);
-      else
+      } else {
         backward_pass<NetT, chunk>(Be{}, p, x, acts, d, g, s0, s1, ctx);
-    }
-    barrier_->arrive_and_wait();
-    // 2. Reduce this worker's range over the chunks, in chunk order, and check it.
-    me.bad = no_bad;
-    float* out = chunk_grads_.data();  // chunk 0's block receives the sum
-    // The check rides along the last addition: a float is NaN or ±Inf exactly when its
-    // exponent bits are all ones; OR-ing that test over the range vectorises.
-    std::uint32_t poison = 0;
-    auto non_finite = [](float v) noexcept -> std::uint32_t {
-      return (std::bit_cast<std::uint32_t>(v) & 0x7f800000u) == 0x7f800000u;
-    };
-    if constexpr (chunks == 1) {
-      for (std::size_t k = me.begin; k < me.end; ++k) poison |= non_finite(out[k]);
-    } else {
-      for (std::size_t c = 1; c < chunks; ++c) {
-        const float* g = chunk_grads_.data() + c * NetT::param_count;
-        if (c + 1 < chunks) {
-          for (std::size_t k = me.begin; k < me.end; ++k) out[k] += g[k];
-        } else {
-          for (std::size_t k = me.begin; k < me.end; ++k) {
-            out[k] += g[k];
-            poison |= non_finite(out[k]);
-          }
-        }
       }
     }
-    if (poison != 0)  // rare: find the first offender for the message
-      for (std::size_t k = me.begin; k < me.end; ++k)
-        if (!std::isfinite(out[k])) {
-          me.bad = k;
+    barrier_->arrive_and_wait();
+    // 2. This worker's first-layer weight rows over the whole batch (split_first), then the
+    // rest of its range summed over the chunks in chunk order; check it all for NaN/Inf.
+    float* out = chunk_grads_.data();  // chunk 0's block receives the sum
+    bool poison = false;
+    if constexpr (split_first) {
+      constexpr std::size_t full = first_in / panel_rows;
+      for (std::size_t q = me.panel_begin; q < me.panel_end; ++q) {
+        if (q < full)
+          poison |= first_layer_rows<panel_rows>(q);
+        else if constexpr (first_in % panel_rows != 0)
+          poison |= first_layer_rows<first_in % panel_rows>(q);
+      }
+    }
+    {
+      const auto [b, e] = me.range[1];
+      std::uint32_t flag = 0;  // the check rides along the last addition
+      if constexpr (chunks == 1)
+        for (std::size_t k = b; k < e; ++k) flag |= detail::non_finite_bit(out[k]);
+      for (std::size_t c = 1; c < chunks; ++c) {
+        const float* g = chunk_grads_.data() + c * NetT::param_count;
+        if (c + 1 < chunks)
+          for (std::size_t k = b; k < e; ++k) out[k] += g[k];
+        else
+          for (std::size_t k = b; k < e; ++k) flag |= detail::non_finite_bit(out[k] += g[k]);
+      }
+      poison |= flag != 0;
+    }
+    me.bad = no_bad;
+    if (poison)  // rare: the exact scan, for the message
+      for (const auto [b, e] : me.range) {
+        const std::size_t k = detail::first_non_finite(out + b, e - b);
+        if (k != e - b) {
+          me.bad = b + k;
           break;
         }
+      }
     barrier_->arrive_and_wait();
     // 3. Update this worker's range, only if everything is clean.
     bool clean = true;
@@ -268,11 +451,13 @@ class DataParallel {
     for (double l : chunk_loss_) loss += l;
     clean = std::isfinite(loss);
     for (const auto& other : workers_) clean = clean && other->bad == no_bad;
-    if (clean && me.end > me.begin) {
-      me.opt.options() = opt_.options();
-      const std::size_t n = me.end - me.begin;
-      me.opt.update(net_.params().subspan(me.begin, n), chunk_grads_.span().subspan(me.begin, n),
-                    state_.span().subspan(O::state_blocks * me.begin, O::state_blocks * n));
+    if (!clean) return;
+    for (std::size_t r = 0; r < 2; ++r) {
+      const auto [b, e] = me.range[r];
+      if (e == b) continue;
+      me.opt[r].options() = opt_.options();
+      me.opt[r].update(net_.params().subspan(b, e - b), chunk_grads_.span().subspan(b, e - b),
+                       state_.span().subspan(O::state_blocks * b, O::state_blocks * (e - b)));
     }
   }
 
@@ -281,6 +466,9 @@ class DataParallel {
   std::uint64_t seed_;
   std::size_t threads_;
   AlignedBuffer chunk_grads_, state_, acts_, dout_;
+  AlignedBuffer dz_first_;  ///< split_first: dz of the first layer for the whole batch
+  AlignedBuffer wt_{SimdBackend<Be> ? NetT::param_count : 0};  ///< Wᵀ of Dense layers, refreshed every step
+  AlignedBuffer partial_{split_first ? groups * batch * first_out : 0};  ///< per-group x·W of the first layer
   std::array<double, chunks> chunk_loss_{};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<pipeline_detail::Barrier> barrier_;

@@ -74,11 +74,12 @@ inline void activation_gradient(Be be, const float* z, const float* y, const flo
   if constexpr (Out % W != 0) column.template operator()<Out % W>(j);
 }
 
-/// Wt[Out][In] = W[In][Out]ᵀ, in tiles that stay in L1.
+/// Wt[Out][In] = W[In][Out]ᵀ, in tiles that stay in L1; rows [row_begin, row_end) of W
+/// only, when several threads share the work.
 template <std::size_t In, std::size_t Out>
-inline void transpose(const float* w, float* wt) noexcept {
+inline void transpose(const float* w, float* wt, std::size_t row_begin = 0, std::size_t row_end = In) noexcept {
   constexpr std::size_t T = 16;
-  for (std::size_t i0 = 0; i0 < In; i0 += T)
+  for (std::size_t i0 = row_begin; i0 < row_end; i0 += T)
     for (std::size_t j0 = 0; j0 < Out; j0 += T)
       for (std::size_t i = i0; i < std::min(In, i0 + T); ++i)
         for (std::size_t j = j0; j < std::min(Out, j0 + T); ++j) wt[j * In + i] = w[i * Out + j];

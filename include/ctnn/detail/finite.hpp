@@ -1,0 +1,34 @@
+#pragma once
+/**
+ * @file finite.hpp
+ * @brief NaN/±Inf scans over gradient blocks, cheap enough to run on every step.
+ */
+#include <bit>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "../config.hpp"
+
+CTNN_BEGIN_NAMESPACE
+namespace detail {
+
+/// 1 when `v` is NaN or ±Inf: exactly when its exponent bits are all ones. Branch-free,
+/// so a loop OR-ing it over an array vectorises.
+inline std::uint32_t non_finite_bit(float v) noexcept {
+  return (std::bit_cast<std::uint32_t>(v) & 0x7f800000u) == 0x7f800000u;
+}
+
+/// Index of the first NaN/±Inf in `p[0, n)`, or `n` when all are finite. The common
+/// clean case is one vectorised pass; only a poisoned array is scanned again for the index.
+inline std::size_t first_non_finite(const float* p, std::size_t n) noexcept {
+  std::uint32_t poison = 0;
+  for (std::size_t k = 0; k < n; ++k) poison |= non_finite_bit(p[k]);
+  if (poison == 0) return n;
+  for (std::size_t k = 0; k < n; ++k)
+    if (!std::isfinite(p[k])) return k;
+  return n;
+}
+
+}  // namespace detail
+CTNN_END_NAMESPACE
