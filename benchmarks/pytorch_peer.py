@@ -170,6 +170,14 @@ def main():
                                   "test_accuracy": acc, "epochs": a.epochs, "optimizer": a.optimizer})
         print(f"fashion_mnist epoch (batch 64, {a.optimizer}): {secs:.3f} s, test accuracy {acc:.4f} after {a.epochs}",
               file=sys.stderr)
+        # W6: the same epoch with PyTorch's intra-op pool at 2 threads, beside the 1-thread one.
+        torch.set_num_threads(2)
+        secs2, acc2 = fashion_epoch(a.data, a.epochs, a.optimizer)
+        torch.set_num_threads(1)
+        for name, t, ac in (("W6/epoch_b64/pytorch_2thread", secs2, acc2), ("W6/epoch_b64/pytorch_1thread", secs, acc)):
+            out["benchmarks"].append({"name": name + "_median", "run_name": name, "aggregate_name": "median",
+                                      "real_time": t * 1e9, "time_unit": "ns", "test_accuracy": ac})
+        print(f"fashion_mnist epoch on 2 threads: {secs2:.3f} s, test accuracy {acc2:.4f}", file=sys.stderr)
     if a.cnn_epochs > 0:
         secs, acc = fashion_epoch(a.data, a.cnn_epochs, "adam", cnn=True)
         out["benchmarks"].append({"name": "fashion_mnist_cnn/epoch_b64/pytorch_median",

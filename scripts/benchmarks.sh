@@ -16,10 +16,12 @@ env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/benchmarks/ctnn_bench \
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 benchmarks/pytorch_peer.py --out "$out/torch.json" --epochs 3
 build/examples/fashion_mnist_mlp --optimizer sgd --epochs 3 --schedule constant | tee "$out/epoch.log"
 sed -n 's/^result test_accuracy=\([0-9.]*\) epoch_seconds=\([0-9.]*\).*/{"accuracy": \1, "seconds": \2}/p' "$out/epoch.log" > "$out/epoch.json"
+build/examples/fashion_mnist_mlp --optimizer sgd --epochs 3 --schedule constant --threads 2 | tee "$out/epoch_threads.log"
+sed -n 's/^result test_accuracy=\([0-9.]*\) epoch_seconds=\([0-9.]*\).*/{"accuracy": \1, "seconds": \2}/p' "$out/epoch_threads.log" > "$out/epoch_threads.json"
 build/examples/fashion_mnist_cnn --epochs 1 | tee "$out/cnn_epoch.log"
 sed -n 's/^result test_accuracy=\([0-9.]*\) epoch_seconds=\([0-9.]*\).*/{"accuracy": \1, "seconds": \2}/p' "$out/cnn_epoch.log" > "$out/cnn_epoch.json"
 /usr/bin/python3 benchmarks/compile_time.py --out "$out/compile.json" --runs "$reps"
 /usr/bin/python3 benchmarks/report.py --ctnn "$out/ctnn.json" --torch "$out/torch.json" --epoch "$out/epoch.json" \
-  --cnn-epoch "$out/cnn_epoch.json" \
+  --cnn-epoch "$out/cnn_epoch.json" --epoch-threads "$out/epoch_threads.json" \
   --extra "$out/compile.json" \
   --md docs/benchmarks.md --png docs/benchmarks.png --command "bash scripts/benchmarks.sh   # REPS=$reps"
