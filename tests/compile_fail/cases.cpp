@@ -1,6 +1,7 @@
 // Each CTNN_CASE_* must be rejected at compile time with a readable message;
 // tests/CMakeLists.txt lists the message each must print. With no case it compiles.
 #include <ctnn/ctnn.hpp>
+#include <ctnn/backends/cuda/mlp_spec.hpp>
 #include <ctnn/parallel/partition.hpp>
 
 #include <vector>
@@ -73,11 +74,21 @@ constexpr auto b = partition<N, Devices<CpuCore<0>, CpuCore<1>, CpuCore<2>>, Bat
 #elif defined(CTNN_CASE_partition_cut_count)
 using N = Net<Input<4>, Dense<3>, ReLU, Dense<3>, ReLU>;
 constexpr auto b = partition<N, Devices<CpuCore<0>, CpuCore<1>>, Batch<8>, Cuts<1, 2>>::bottleneck_ps;
+#elif defined(CTNN_CASE_cuda_width_over_256)
+using N = Net<Input<784>, Dense<300>, ReLU, Dense<10>>;
+constexpr auto n = cuda::MlpSpec<N>::param_count;
+#elif defined(CTNN_CASE_cuda_not_an_mlp)
+using N = Net<Input<8>, Dense<16>, ReLU, Dropout<100>, Dense<4>>;
+constexpr auto n = cuda::MlpSpec<N>::param_count;
+#elif defined(CTNN_CASE_cuda_stacked_activations)
+using N = Net<Input<8>, Dense<16>, ReLU, Tanh, Dense<4>>;
+constexpr auto n = cuda::MlpSpec<N>::param_count;
 #else
 using N = Net<Input<4>, Dense<3>, ReLU, Dense<2>, Softmax>;
 static_assert(N::param_count == 4 * 3 + 3 + 3 * 2 + 2);
 using C = Net<Input<1, 28, 28>, Conv2D<8, 4, 3>, ReLU, MaxPool2D<3>, Flatten, Dropout<100>, Dense<10>>;
 static_assert(C::output_size == 10);
+static_assert(cuda::MlpSpec<Net<Input<784>, Dense<256>, ReLU, Dense<10>>>::padded[2] == 16);
 #endif
 
 int main() {}

@@ -1,0 +1,317 @@
+#pragma once
+/**
+ * @file mlp.cuh
+ * @brief Host API of the fused CUDA MLP (target `ctnn::cuda`): `cuda::Network<Net>` holds
+ * a CPU network's parameters on the GPU, `forward` runs inference in one kernel, and
+ * `cuda::Trainer<Net, Loss, Optimizer>` trains in five kernels per step (forward, loss,
+ * backward, the fixed-order gradient sum with its NaN/Inf check, the update).
+ *
+ * Pointers named `*_dev` are device memory; the `std::span` overloads copy host data.
+ * Every CUDA error becomes a `ctnn::Error` naming the call; a step with a NaN/Inf loss or
+ * gradient, or a label out of range, raises after leaving the parameters unchanged.
+ */
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "../../detail/raise.hpp"
+#include "../../losses/cross_entropy.hpp"
+#include "../../losses/mse.hpp"
+#include "../../optimizers/adam.hpp"
+#include "../../optimizers/sgd.hpp"
+#include "fused_mlp.cuh"
+#include "mlp_spec.hpp"
+
+CTNN_BEGIN_NAMESPACE
+namespace cuda {
+
+/// Raises `ctnn::Error` with the CUDA message when `e` is not cudaSuccess.
+inline void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess)
+    detail::raise(std::string("ctnn::cuda: ") + what + " failed: " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) +
+                  ")");
+}
+
+/// GPUs visible to this process (0 when there is no driver or no device; never raises).
+inline int device_count() noexcept {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    (void)cudaGetLastError();  // clear the sticky "no device" error
+    return 0;
+  }
+  return n;
+}
+
+/// Raises a clear `ctnn::Error` when no GPU can be used.
+inline void require_device() {
+  if (device_count() == 0)
+    detail::raise("ctnn::cuda: no CUDA device is available (cudaGetDeviceCount found none; is there a GPU and a driver?)");
+}
+
+/// Device memory for `n` elements of T, released on destruction.
+template <class T>
+class DeviceArray {
+ public:
+  DeviceArray() = default;
+  explicit DeviceArray(std::size_t n) { resize(n); }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  DeviceArray(DeviceArray&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr, o.n_ = 0; }
+  ~DeviceArray() {
+    if (p_) (void)cudaFree(p_);
+  }
+  /// Reallocates (contents lost) when `n` differs from the size.
+  void resize(std::size_t n) {
+    if (n == n_) return;
+    if (p_) check(cudaFree(p_), "cudaFree");
+    p_ = nullptr;
+    n_ = 0;
+    if (n) check(cudaMalloc(reinterpret_cast<void**>(&p_), n * sizeof(T)), "cudaMalloc");
+    n_ = n;
+  }
+  void upload(std::span<const T> h) {
+    if (h.size() != n_) detail::raise("ctnn::cuda::DeviceArray::upload: size mismatch");
+    check(cudaMemcpy(p_, h.data(), n_ * sizeof(T), cudaMemcpyHostToDevice), "cudaMemcpy (to device)");
+  }
+  void download(std::span<T> h) const {
+    if (h.size() != n_) detail::raise("ctnn::cuda::DeviceArray::download: size mismatch");
+    check(cudaMemcpy(h.data(), p_, n_ * sizeof(T), cudaMemcpyDeviceToHost), "cudaMemcpy (to host)");
+  }
+  std::vector<T> to_host() const {
+    std::vector<T> h(n_);
+    download(h);
+    return h;
+  }
+  T* data() noexcept { return p_; }
+  const T* data() const noexcept { return p_; }
+  std::size_t size() const noexcept { return n_; }
+
+ private:
+  T* p_ = nullptr;
+  std::size_t n_ = 0;
+};
+
+namespace detail_ {
+inline unsigned blocks_for(std::size_t n, unsigned per = 256) { return unsigned((n + per - 1) / per); }
+template <class S, bool Save>
+void set_smem_limit() {
+  static const bool done = [] {
+    check(cudaFuncSetAttribute(kernels::forward_kernel<S, Save>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               int(kernels::Smem<S>::bytes)),
+          "cudaFuncSetAttribute (forward shared memory)");
+    return true;
+  }();
+  (void)done;
+}
+}  // namespace detail_
+
+/**
+ * @brief A `ctnn::Net` of Dense layers (each followed by at most one of Identity, ReLU,
+ * Tanh, Sigmoid) with its parameters on the current GPU.
+ */
+template <class NetT>
+class Network {
+ public:
+  using Spec = MlpSpec<NetT>;
+  static constexpr std::size_t input_size = Spec::input_size, output_size = Spec::output_size;
+
+  /// Uploads `cpu`'s parameters. Raises when there is no GPU or memory runs out.
+  explicit Network(const NetT& cpu) : params_((require_device(), Spec::param_count)) { upload(cpu); }
+  /// Replaces the parameters with `cpu`'s.
+  void upload(const NetT& cpu) {
+    std::vector<float> dev(Spec::param_count);
+    Spec::pack(cpu.params(), dev);
+    params_.upload(dev);
+  }
+  /// Copies the parameters into `cpu`.
+  void download(NetT& cpu) const {
+    const std::vector<float> dev = params_.to_host();
+    Spec::unpack(dev, cpu.params());
+  }
+
+  /// y_dev[n][output_size] = net(x_dev[n][input_size]), one kernel; asynchronous on `stream`.
+  void forward(const float* x_dev, float* y_dev, std::size_t n, cudaStream_t stream = nullptr) const {
+    if (n == 0) return;
+    detail_::set_smem_limit<Spec, false>();
+    kernels::forward_kernel<Spec, false><<<detail_::blocks_for(n, kernels::tile_rows), kernels::threads,
+                                           kernels::Smem<Spec>::bytes, stream>>>(params_.data(), x_dev, int(n), y_dev,
+                                                                                 nullptr);
+    check(cudaGetLastError(), "forward kernel launch");
+  }
+  /// Host convenience: copies x in, runs, copies the outputs back (blocking).
+  std::vector<float> forward(std::span<const float> x) const {
+    if (x.size() % input_size != 0)
+      ctnn::detail::raise("ctnn::cuda::Network::forward: " + std::to_string(x.size()) +
+                          " input values are not a whole number of samples of " + std::to_string(input_size));
+    const std::size_t n = x.size() / input_size;
+    DeviceArray<float> xd(x.size()), yd(n * output_size);
+    xd.upload(x);
+    forward(xd.data(), yd.data(), n);
+    check(cudaDeviceSynchronize(), "forward");
+    return yd.to_host();
+  }
+
+  float* params() noexcept { return params_.data(); }
+  const float* params() const noexcept { return params_.data(); }
+
+ private:
+  DeviceArray<float> params_;
+};
+
+/**
+ * @brief Trains a `cuda::Network` with loss L (`loss::SoftmaxCrossEntropy` on int32
+ * labels, or `loss::MSE` on float targets) and optimizer O (`optim::SGD`, `optim::Adam`,
+ * `optim::AdamW`, with the CPU options and the same update rules).
+ */
+template <class NetT, class L, class O>
+class Trainer {
+  using Spec = MlpSpec<NetT>;
+  static constexpr bool xent = std::is_same_v<L, loss::SoftmaxCrossEntropy>;
+  static_assert(xent || std::is_same_v<L, loss::MSE>, "ctnn::cuda::Trainer: loss::SoftmaxCrossEntropy or loss::MSE");
+  static constexpr bool adam = std::is_same_v<O, optim::Adam> || std::is_same_v<O, optim::AdamW>;
+  static_assert(adam || std::is_same_v<O, optim::SGD>, "ctnn::cuda::Trainer: optim::SGD, optim::Adam or optim::AdamW");
+  static constexpr int out_real = int(Spec::output_size), out_pad = int(Spec::padded[Spec::layers]);
+
+ public:
+  using Target = std::conditional_t<xent, std::int32_t, float>;
+  static constexpr std::size_t targets_per_sample = xent ? 1 : Spec::output_size;
+
+  explicit Trainer(Network<NetT>& net, typename O::Options opts = {})
+      : net_(net), opts_(opts), grad_(Spec::param_count), state_((adam ? 2 : 1) * Spec::param_count), scalars_(2),
+        status_(1) {
+    int dev = 0, sms = 0;
+    check(cudaGetDevice(&dev), "cudaGetDevice");
+    check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev), "cudaDeviceGetAttribute");
+    max_blocks_ = 2 * sms;
+    check(cudaMemset(state_.data(), 0, state_.size() * sizeof(float)), "cudaMemset (optimizer state)");
+    check(cudaFuncSetAttribute(kernels::backward_kernel<Spec>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               int(kernels::Smem<Spec>::bytes)),
+          "cudaFuncSetAttribute (backward shared memory)");
+  }
+
+  /**
+   * @brief One step on n samples in device memory: x_dev `[n][input]`, targets_dev n labels
+   * or `[n][output]` values. Blocks until the loss is known.
+   * @return the mean loss before the update.
+   * @throws ctnn::Error on a NaN/Inf loss or gradient or a label out of range (parameters
+   * unchanged), or a CUDA error.
+   */
+  float step(const float* x_dev, const Target* targets_dev, std::size_t n) {
+    if (n == 0) ctnn::detail::raise("ctnn::cuda::Trainer::step: empty batch");
+    reserve(n);
+    detail_::set_smem_limit<Spec, true>();
+    const int ni = int(n);
+    const unsigned tiles = detail_::blocks_for(n, kernels::tile_rows);
+    const int blocks = int(tiles < unsigned(max_blocks_) ? tiles : unsigned(max_blocks_));
+    check(cudaMemset(status_.data(), 0, sizeof(unsigned)), "cudaMemset (status)");
+    kernels::forward_kernel<Spec, true><<<tiles, kernels::threads, kernels::Smem<Spec>::bytes>>>(
+        net_.params(), x_dev, ni, out_.data(), saved_.data());
+    check(cudaGetLastError(), "forward kernel launch");
+    if constexpr (xent)
+      kernels::softmax_xent_kernel<out_real, out_pad><<<detail_::blocks_for(n), 256>>>(
+          out_.data(), targets_dev, ni, row_loss_.data(), dy_.data(), status_.data());
+    else
+      kernels::mse_kernel<out_real, out_pad><<<detail_::blocks_for(n), 256>>>(out_.data(), targets_dev, ni,
+                                                                              row_loss_.data(), dy_.data(), status_.data());
+    check(cudaGetLastError(), "loss kernel launch");
+    kernels::sum_kernel<<<1, kernels::threads>>>(row_loss_.data(), ni,
+                                                 1.0f / (float(n) * float(xent ? 1 : out_real)), scalars_.data(),
+                                                 status_.data());
+    kernels::backward_kernel<Spec><<<blocks, kernels::threads, kernels::Smem<Spec>::bytes>>>(
+        net_.params(), x_dev, ni, saved_.data(), dy_.data(), partials_.data());
+    check(cudaGetLastError(), "backward kernel launch");
+    kernels::reduce_kernel<<<detail_::blocks_for(Spec::param_count), 256>>>(partials_.data(), blocks, Spec::param_count,
+                                                                            grad_.data(), status_.data());
+    ++steps_;
+    const auto& o = opts_;
+    if constexpr (adam) {
+      const double t = double(steps_);
+      const float c1 = float(1.0 / (1.0 - std::pow(double(o.beta1), t)));
+      const float c2 = float(1.0 / (1.0 - std::pow(double(o.beta2), t)));
+      kernels::adam_kernel<<<detail_::blocks_for(Spec::param_count), 256>>>(
+          net_.params(), grad_.data(), state_.data(), state_.data() + Spec::param_count, Spec::param_count, o.lr,
+          o.beta1, o.beta2, o.eps, o.weight_decay, std::is_same_v<O, optim::AdamW>, c1, c2, status_.data());
+    } else {
+      kernels::sgd_kernel<<<detail_::blocks_for(Spec::param_count), 256>>>(net_.params(), grad_.data(), state_.data(),
+                                                                           Spec::param_count, o.lr, o.momentum,
+                                                                           o.nesterov, o.weight_decay, status_.data());
+    }
+    check(cudaGetLastError(), "update kernel launch");
+    float loss = 0;
+    unsigned status = 0;
+    check(cudaMemcpy(&loss, scalars_.data(), sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy (loss)");
+    check(cudaMemcpy(&status, status_.data(), sizeof(unsigned), cudaMemcpyDeviceToHost), "cudaMemcpy (status)");
+    if (status != 0) {
+      --steps_;  // the update kernels did nothing
+      if (status & kernels::bad_label)
+        ctnn::detail::raise("ctnn::cuda::Trainer::step: a label is outside [0, " + std::to_string(out_real) +
+                            ") (parameters left unchanged)");
+      if (status & kernels::bad_loss)
+        ctnn::detail::raise("ctnn::cuda::Trainer::step: non-finite loss (" + std::to_string(loss) +
+                            "); check the inputs for NaN/Inf or lower the learning rate (parameters left unchanged)");
+      ctnn::detail::raise("ctnn::cuda::Trainer::step: non-finite gradient (parameters left unchanged)");
+    }
+    return loss;
+  }
+
+  /// Host convenience: copies a batch in (n = x.size() / input_size) and steps.
+  float step(std::span<const float> x, std::span<const Target> targets) {
+    if (x.size() % Spec::input_size != 0 || x.empty())
+      ctnn::detail::raise("ctnn::cuda::Trainer::step: " + std::to_string(x.size()) +
+                          " input values are not a whole, non-zero number of samples of " +
+                          std::to_string(Spec::input_size));
+    const std::size_t n = x.size() / Spec::input_size;
+    if (targets.size() != n * targets_per_sample)
+      ctnn::detail::raise("ctnn::cuda::Trainer::step: expected " + std::to_string(n * targets_per_sample) +
+                          " targets, got " + std::to_string(targets.size()));
+    x_host_.resize(x.size());
+    t_host_.resize(targets.size());
+    x_host_.upload(x);
+    t_host_.upload(targets);
+    return step(x_host_.data(), t_host_.data(), n);
+  }
+
+  typename O::Options& options() noexcept { return opts_; }
+  std::size_t steps() const noexcept { return steps_; }
+  /// The last step's gradient in the device layout (`MlpSpec::param_count` floats).
+  std::vector<float> gradients() const { return grad_.to_host(); }
+  /// The last step's outputs `[n][output]`.
+  std::vector<float> outputs() const {
+    std::vector<float> y(n_ * Spec::output_size);
+    if (!y.empty()) check(cudaMemcpy(y.data(), out_.data(), y.size() * sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy");
+    return y;
+  }
+
+ private:
+  /// Sizes the per-batch buffers for n samples (allocates only when n grows).
+  void reserve(std::size_t n) {
+    n_ = n;
+    if (n <= capacity_) return;
+    const std::size_t tiles = (n + kernels::tile_rows - 1) / kernels::tile_rows;
+    const std::size_t blocks = tiles < std::size_t(max_blocks_) ? tiles : std::size_t(max_blocks_);
+    out_.resize(n * Spec::output_size);
+    saved_.resize(n * Spec::saved_per_sample);
+    dy_.resize(n * std::size_t(out_pad));
+    row_loss_.resize(n);
+    if (partials_.size() < blocks * Spec::param_count) partials_.resize(blocks * Spec::param_count);
+    capacity_ = n;
+  }
+
+  Network<NetT>& net_;
+  typename O::Options opts_;
+  DeviceArray<float> grad_, state_, scalars_;
+  DeviceArray<unsigned> status_;
+  DeviceArray<float> out_, saved_, dy_, row_loss_, partials_, x_host_;
+  DeviceArray<Target> t_host_;
+  std::size_t n_ = 0, capacity_ = 0, steps_ = 0;
+  int max_blocks_ = 1;
+};
+
+}  // namespace cuda
+CTNN_END_NAMESPACE
