@@ -6,20 +6,28 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}"
+# The CUDA backend is compiled (sm_80 and sm_90) wherever nvcc is, e.g. /usr/local/cuda; its
+# tests then run, or report "Skipped" with the reason where there is no GPU.
+cuda=()
+if [ -x /usr/local/cuda/bin/nvcc ] || command -v nvcc >/dev/null; then
+  if command -v ccache >/dev/null; then cuda=(-DCMAKE_CUDA_COMPILER_LAUNCHER=ccache); fi
+else
+  echo "NOTE: no nvcc on this machine: ctnn::cuda is not compiled here" >&2
+fi
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" "${cuda[@]}"
 cmake --build build
 ctest --test-dir build --output-on-failure -j "$(nproc)"
 
 # The SIMD suite again for AVX2 + FMA without AVX-512 (the widest backend is then avx2).
 cmake -S . -B build-avx2 -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" \
-  -DCTNN_ARCH_FLAGS="-mavx2 -mfma" -DCTNN_BUILD_EXAMPLES=OFF -DCTNN_BUILD_BENCHMARKS=OFF
+  -DCTNN_ARCH_FLAGS="-mavx2 -mfma" -DCTNN_BUILD_EXAMPLES=OFF -DCTNN_BUILD_BENCHMARKS=OFF -DCTNN_WITH_CUDA=OFF
 cmake --build build-avx2 --target test_simd test_simd_network test_simd_conv test_reference test_trainer test_no_heap
 ctest --test-dir build-avx2 --output-on-failure -j "$(nproc)" -R 'Simd|Reference|Trainer|NoHeap'
 
 # The pipeline's threads under ThreadSanitizer (ASLR off: TSan needs its fixed memory layout).
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
   -DCMAKE_CXX_FLAGS="-fsanitize=thread" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
-  -DCTNN_BUILD_EXAMPLES=OFF -DCTNN_BUILD_BENCHMARKS=OFF
+  -DCTNN_BUILD_EXAMPLES=OFF -DCTNN_BUILD_BENCHMARKS=OFF -DCTNN_WITH_CUDA=OFF
 cmake --build build-tsan --target test_pipeline test_data_parallel
 for t in test_pipeline test_data_parallel; do
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" setarch "$(uname -m)" -R "build-tsan/tests/$t"
@@ -33,6 +41,6 @@ ln -sfn /usr/include/xsimd build-aarch64/xsimd-include/xsimd
 cmake -S . -B build-aarch64 -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" \
   -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCTNN_ARCH_FLAGS= \
   -DCTNN_XSIMD_INCLUDE_DIR="$PWD/build-aarch64/xsimd-include" -DCTNN_GTEST_SOURCE_DIR=/usr/src/googletest \
-  -DCTNN_BUILD_EXAMPLES=OFF -DCTNN_BUILD_BENCHMARKS=OFF
+  -DCTNN_BUILD_EXAMPLES=OFF -DCTNN_BUILD_BENCHMARKS=OFF -DCTNN_WITH_CUDA=OFF
 cmake --build build-aarch64 --target test_simd test_simd_network test_simd_conv test_reference test_trainer
 ctest --test-dir build-aarch64 --output-on-failure -j "$(nproc)" -R 'Simd|Reference|Trainer'

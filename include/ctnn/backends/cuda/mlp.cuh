@@ -188,11 +188,17 @@ class Trainer {
     int dev = 0, sms = 0;
     check(cudaGetDevice(&dev), "cudaGetDevice");
     check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev), "cudaDeviceGetAttribute");
-    max_blocks_ = 2 * sms;
     check(cudaMemset(state_.data(), 0, state_.size() * sizeof(float)), "cudaMemset (optimizer state)");
     check(cudaFuncSetAttribute(kernels::backward_kernel<Spec>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                int(kernels::Smem<Spec>::bytes)),
           "cudaFuncSetAttribute (backward shared memory)");
+    // As many persistent backward blocks as fit on the device at once (fixed per device, so
+    // the block-order gradient sum is reproducible run to run).
+    int per_sm = 0;
+    check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernels::backward_kernel<Spec>, kernels::threads,
+                                                        kernels::Smem<Spec>::bytes),
+          "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+    max_blocks_ = sms * (per_sm > 0 ? per_sm : 1);
   }
 
   /**
