@@ -81,7 +81,7 @@ inline void transpose(const float* w, float* wt, std::size_t row_begin = 0, std:
   constexpr std::size_t T = 16;
   for (std::size_t i0 = row_begin; i0 < row_end; i0 += T)
     for (std::size_t j0 = 0; j0 < Out; j0 += T)
-      for (std::size_t i = i0; i < std::min(In, i0 + T); ++i)
+      for (std::size_t i = i0; i < std::min(row_end, i0 + T); ++i)
         for (std::size_t j = j0; j < std::min(Out, j0 + T); ++j) wt[j * In + i] = w[i * Out + j];
 }
 
