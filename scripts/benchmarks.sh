@@ -4,6 +4,8 @@
 # Fashion-MNIST epochs (MLP and CNN), all on this machine. The OpenBLAS and PyTorch peers run with
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset in their command alone, so they use their
 # best kernels. Needs the build from scripts/test.sh (or any Release build in build/).
+# GPU_OUT=DIR adds W8 from a GPU machine: the ctnn_gpu.json and torch_gpu.json that
+# scripts/gpu_check.sh wrote there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reps=${REPS:-5}
@@ -23,5 +25,5 @@ sed -n 's/^result test_accuracy=\([0-9.]*\) epoch_seconds=\([0-9.]*\).*/{"accura
 /usr/bin/python3 benchmarks/compile_time.py --out "$out/compile.json" --runs "$reps"
 /usr/bin/python3 benchmarks/report.py --ctnn "$out/ctnn.json" --torch "$out/torch.json" --epoch "$out/epoch.json" \
   --cnn-epoch "$out/cnn_epoch.json" --epoch-threads "$out/epoch_threads.json" \
-  --extra "$out/compile.json" \
+  --extra "$out/compile.json" ${GPU_OUT:+"$GPU_OUT/ctnn_gpu.json" "$GPU_OUT/torch_gpu.json"} \
   --md docs/benchmarks.md --png docs/benchmarks.png --command "bash scripts/benchmarks.sh   # REPS=$reps"
