@@ -23,6 +23,7 @@
 #include <cstdint>
 
 #include "mlp_spec.hpp"
+#include "portability.hpp"
 
 CTNN_BEGIN_NAMESPACE
 namespace cuda {
@@ -34,9 +35,9 @@ inline constexpr int k_tile = 16;     ///< weight rows staged at a time
 inline constexpr int rows_per_thread = tile_rows / 16;
 
 template <int A>
-__device__ __forceinline__ float activate(float z) {
+CTNN_DEVICE float activate(float z) {
   if constexpr (A == int(Act::relu))
-    return z > 0.0f ? z : 0.0f;
+    return z < 0.0f ? 0.0f : z;  // NaN propagates, as on the CPU
   else if constexpr (A == int(Act::tanh))
     return tanhf(z);
   else if constexpr (A == int(Act::sigmoid))
@@ -47,7 +48,7 @@ __device__ __forceinline__ float activate(float z) {
 
 /// act'(z) written through the output y = act(z), as the CPU backends do.
 template <int A>
-__device__ __forceinline__ float derivative(float y) {
+CTNN_DEVICE float derivative(float y) {
   if constexpr (A == int(Act::relu))
     return y > 0.0f ? 1.0f : 0.0f;
   else if constexpr (A == int(Act::tanh))
@@ -90,7 +91,7 @@ struct Smem {
 // ---------------------------------------------------------------------------------------------
 
 template <class S, std::size_t L, bool Save>
-__device__ __forceinline__ void forward_layer(const float* __restrict__ params, const float* __restrict__ x, int n,
+CTNN_DEVICE void forward_layer(const float* __restrict__ params, const float* __restrict__ x, int n,
                                               int row0, const float* in, float* out, float* wtile, float* xtile,
                                               float* __restrict__ y, float* __restrict__ saved) {
   using D = Dims<S, L>;
@@ -112,7 +113,7 @@ __device__ __forceinline__ void forward_layer(const float* __restrict__ params, 
         xtile[r * (k_tile + 1) + kk] = (row < n && col < D::in_real) ? x[std::size_t(row) * D::in_real + col] : 0.0f;
       }
     }
-    __syncthreads();
+    CTNN_SYNC();
 #pragma unroll
     for (int kk = 0; kk < k_tile; ++kk) {
       float a[rows_per_thread], b[D::nc];
@@ -126,7 +127,7 @@ __device__ __forceinline__ void forward_layer(const float* __restrict__ params, 
 #pragma unroll
         for (int c = 0; c < D::nc; ++c) acc[r][c] = fmaf(a[r], b[c], acc[r][c]);
     }
-    __syncthreads();
+    CTNN_SYNC();
   }
 
   const float* bias = params + D::b;
@@ -146,11 +147,11 @@ __device__ __forceinline__ void forward_layer(const float* __restrict__ params, 
       }
     }
   }
-  if constexpr (!D::last) __syncthreads();
+  if constexpr (!D::last) CTNN_SYNC();
 }
 
 template <class S, std::size_t L, bool Save>
-__device__ __forceinline__ void forward_layers(const float* params, const float* x, int n, int row0, float* a0, float* a1,
+CTNN_DEVICE void forward_layers(const float* params, const float* x, int n, int row0, float* a0, float* a1,
                                                float* wtile, float* xtile, float* y, float* saved) {
   if constexpr (L < S::layers) {
     // Layer 0 reads the input tile and writes a0; then a0 → a1 → a0 ...
@@ -167,9 +168,9 @@ __device__ __forceinline__ void forward_layers(const float* params, const float*
  * Grid: ceil(n / 64) blocks of 256 threads, `Smem<S>::bytes` of dynamic shared memory.
  */
 template <class S, bool Save>
-__global__ void __launch_bounds__(threads) forward_kernel(const float* __restrict__ params, const float* __restrict__ x,
+CTNN_GLOBAL void CTNN_LAUNCH_BOUNDS(threads) forward_kernel(const float* __restrict__ params, const float* __restrict__ x,
                                                           int n, float* __restrict__ y, float* __restrict__ saved) {
-  extern __shared__ float smem[];
+  float* smem = dynamic_smem();
   float* a0 = smem;
   float* a1 = a0 + Smem<S>::act;
   float* wtile = a1 + Smem<S>::act;
@@ -182,7 +183,7 @@ __global__ void __launch_bounds__(threads) forward_kernel(const float* __restric
 // ---------------------------------------------------------------------------------------------
 
 template <class S, std::size_t L>
-__device__ __forceinline__ void backward_layer(const float* __restrict__ params, const float* __restrict__ x, int n,
+CTNN_DEVICE void backward_layer(const float* __restrict__ params, const float* __restrict__ x, int n,
                                                int row0, const float* __restrict__ saved, float* d, float* dnext,
                                                float* wtile, float* xs, float* __restrict__ part) {
   using D = Dims<S, L>;
@@ -195,7 +196,7 @@ __device__ __forceinline__ void backward_layer(const float* __restrict__ params,
     const int r = i / D::out, j = i % D::out, row = row0 + r;
     d[r * ld + j] = row < n ? d[r * ld + j] * derivative<D::act>(Y[std::size_t(row) * D::out + j]) : 0.0f;
   }
-  __syncthreads();
+  CTNN_SYNC();
 
   // 2. db += Σ_rows dz (thread j owns column j in every tile: no race).
   for (int j = tid; j < D::out; j += threads) {
@@ -212,7 +213,7 @@ __device__ __forceinline__ void backward_layer(const float* __restrict__ params,
       const int s = i / 64, ii = i % 64, row = row0 + s, col = i0 + ii;
       xs[s * 65 + ii] = (row < n && col < x_cols) ? X[std::size_t(row) * x_cols + col] : 0.0f;
     }
-    __syncthreads();
+    CTNN_SYNC();
     float acc[4][D::nc];
 #pragma unroll
     for (int r = 0; r < 4; ++r)
@@ -236,7 +237,7 @@ __device__ __forceinline__ void backward_layer(const float* __restrict__ params,
 #pragma unroll
         for (int c = 0; c < D::nc; ++c) part[D::w + std::size_t(i) * D::out + tx + 16 * c] += acc[r][c];
     }
-    __syncthreads();
+    CTNN_SYNC();
   }
 
   // 4. dx = dz Wᵀ into the other buffer (not for the first layer).
@@ -254,7 +255,7 @@ __device__ __forceinline__ void backward_layer(const float* __restrict__ params,
         const int k = i / k_tile, jj = i % k_tile;
         wtile[jj * (D::in + 1) + k] = W[std::size_t(k) * D::out + j0 + jj];
       }
-      __syncthreads();
+      CTNN_SYNC();
 #pragma unroll
       for (int jj = 0; jj < k_tile; ++jj) {
         float a[rows_per_thread], b[ncx];
@@ -267,18 +268,18 @@ __device__ __forceinline__ void backward_layer(const float* __restrict__ params,
 #pragma unroll
           for (int c = 0; c < ncx; ++c) acc[r][c] = fmaf(a[r], b[c], acc[r][c]);
       }
-      __syncthreads();
+      CTNN_SYNC();
     }
 #pragma unroll
     for (int r = 0; r < rows_per_thread; ++r)
 #pragma unroll
       for (int c = 0; c < ncx; ++c) dnext[(ty + 16 * r) * ld + tx + 16 * c] = acc[r][c];
-    __syncthreads();
+    CTNN_SYNC();
   }
 }
 
 template <class S, std::size_t L>
-__device__ __forceinline__ void backward_layers(const float* params, const float* x, int n, int row0, const float* saved,
+CTNN_DEVICE void backward_layers(const float* params, const float* x, int n, int row0, const float* saved,
                                                 float* a0, float* a1, float* wtile, float* xs, float* part) {
   // The last layer's dy is in a0; layer L reads the buffer of its parity and writes the other.
   constexpr std::size_t k = S::layers - 1 - L;
@@ -294,17 +295,17 @@ __device__ __forceinline__ void backward_layers(const float* params, const float
  * gradient `[n][padded out]` (padded columns zero), `saved` what the forward kernel stored.
  */
 template <class S>
-__global__ void __launch_bounds__(threads) backward_kernel(const float* __restrict__ params, const float* __restrict__ x,
+CTNN_GLOBAL void CTNN_LAUNCH_BOUNDS(threads) backward_kernel(const float* __restrict__ params, const float* __restrict__ x,
                                                            int n, const float* __restrict__ saved,
                                                            const float* __restrict__ dy, float* __restrict__ partials) {
-  extern __shared__ float smem[];
+  float* smem = dynamic_smem();
   float* a0 = smem;
   float* a1 = a0 + Smem<S>::act;
   float* wtile = a1 + Smem<S>::act;
   float* xs = wtile + Smem<S>::wt;
   float* part = partials + std::size_t(blockIdx.x) * S::param_count;
   for (std::size_t i = threadIdx.x; i < S::param_count; i += threads) part[i] = 0.0f;
-  __syncthreads();
+  CTNN_SYNC();
   constexpr int ld = Smem<S>::ld, out = int(S::padded[S::layers]);
   const int tiles = (n + tile_rows - 1) / tile_rows;
   for (int t = int(blockIdx.x); t < tiles; t += int(gridDim.x)) {
@@ -313,9 +314,9 @@ __global__ void __launch_bounds__(threads) backward_kernel(const float* __restri
       const int r = i / out, j = i % out, row = row0 + r;
       a0[r * ld + j] = row < n ? dy[std::size_t(row) * out + j] : 0.0f;
     }
-    __syncthreads();
+    CTNN_SYNC();
     backward_layers<S, S::layers - 1>(params, x, n, row0, saved, a0, a1, wtile, xs, part);
-    __syncthreads();
+    CTNN_SYNC();
   }
 }
 
@@ -329,7 +330,7 @@ inline constexpr unsigned bad_gradient = 1u, bad_loss = 2u, bad_label = 4u;
 /// Softmax cross-entropy on logits `out[n][classes]`: per-row loss, and dy `[n][padded]`
 /// = (softmax − onehot) / n with the padded columns zero. One thread per row.
 template <int Classes, int Padded>
-__global__ void softmax_xent_kernel(const float* __restrict__ logits, const std::int32_t* __restrict__ labels, int n,
+CTNN_GLOBAL void softmax_xent_kernel(const float* __restrict__ logits, const std::int32_t* __restrict__ labels, int n,
                                     float* __restrict__ row_loss, float* __restrict__ dy, unsigned* status) {
   const int row = int(blockIdx.x) * blockDim.x + threadIdx.x;
   if (row >= n) return;
@@ -355,7 +356,7 @@ __global__ void softmax_xent_kernel(const float* __restrict__ logits, const std:
 /// Mean squared error over n × Outputs values: per-row sum of squares (the mean is taken by
 /// `sum_kernel`), dy = 2(y − t)/(n·Outputs).
 template <int Outputs, int Padded>
-__global__ void mse_kernel(const float* __restrict__ y, const float* __restrict__ target, int n,
+CTNN_GLOBAL void mse_kernel(const float* __restrict__ y, const float* __restrict__ target, int n,
                            float* __restrict__ row_loss, float* __restrict__ dy, unsigned*) {
   const int row = int(blockIdx.x) * blockDim.x + threadIdx.x;
   if (row >= n) return;
@@ -371,35 +372,35 @@ __global__ void mse_kernel(const float* __restrict__ y, const float* __restrict_
 }
 
 /// One block: out[0] = Σ in[0..n) · scale in a fixed order (deterministic); flags non-finite.
-__global__ void sum_kernel(const float* __restrict__ in, int n, float scale, float* __restrict__ out, unsigned* status) {
-  __shared__ float part[threads];
+CTNN_GLOBAL void sum_kernel(const float* __restrict__ in, int n, float scale, float* __restrict__ out, unsigned* status) {
+  CTNN_SHARED float part[threads];
   float s = 0.0f;
   for (int i = threadIdx.x; i < n; i += threads) s += in[i];
   part[threadIdx.x] = s;
-  __syncthreads();
+  CTNN_SYNC();
   for (int w = threads / 2; w > 0; w /= 2) {
     if (int(threadIdx.x) < w) part[threadIdx.x] += part[threadIdx.x + w];
-    __syncthreads();
+    CTNN_SYNC();
   }
   if (threadIdx.x == 0) {
     out[0] = part[0] * scale;
-    if (!isfinite(out[0])) atomicOr(status, bad_loss);
+    if (!finite(out[0])) atomicOr(status, bad_loss);
   }
 }
 
 /// g[p] = Σ_b partials[b][p] in block order; flags NaN/Inf.
-__global__ void reduce_kernel(const float* __restrict__ partials, int blocks, std::size_t count, float* __restrict__ g,
+CTNN_GLOBAL void reduce_kernel(const float* __restrict__ partials, int blocks, std::size_t count, float* __restrict__ g,
                               unsigned* status) {
   const std::size_t p = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (p >= count) return;
   float s = 0.0f;
   for (int b = 0; b < blocks; ++b) s += partials[std::size_t(b) * count + p];
   g[p] = s;
-  if (!isfinite(s)) atomicOr(status, bad_gradient);
+  if (!finite(s)) atomicOr(status, bad_gradient);
 }
 
 /// SGD with momentum / Nesterov / L2, as `optim::SGD`; does nothing when the step is bad.
-__global__ void sgd_kernel(float* __restrict__ p, const float* __restrict__ g, float* __restrict__ vel, std::size_t count,
+CTNN_GLOBAL void sgd_kernel(float* __restrict__ p, const float* __restrict__ g, float* __restrict__ vel, std::size_t count,
                            float lr, float mu, bool nesterov, float wd, const unsigned* status) {
   if (*status != 0) return;
   const std::size_t k = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -415,7 +416,7 @@ __global__ void sgd_kernel(float* __restrict__ p, const float* __restrict__ g, f
 }
 
 /// Adam / AdamW, as `optim::Adam(W)`; c1, c2 the bias corrections 1/(1 − βᵗ).
-__global__ void adam_kernel(float* __restrict__ p, const float* __restrict__ g, float* __restrict__ m,
+CTNN_GLOBAL void adam_kernel(float* __restrict__ p, const float* __restrict__ g, float* __restrict__ m,
                             float* __restrict__ v, std::size_t count, float lr, float b1, float b2, float eps, float wd,
                             bool decoupled, float c1, float c2, const unsigned* status) {
   if (*status != 0) return;

@@ -1,0 +1,182 @@
+// The CUDA kernels themselves (fused_mlp.cuh), compiled as C++ and run by the thread-block
+// emulator (tests/cuda_emulator.hpp), against the scalar CPU reference: forward outputs and
+// saved activations, the loss, every gradient through the persistent backward kernel with
+// several tiles per block, the optimizer kernels, and the NaN flags. This checks the
+// kernels' indexing, tiling, padding and reductions where no GPU is; tests/cuda/ repeats
+// it on a GPU. Tolerances: |Δ| ≤ 1e-5·max(1, |y|) forward, ≤ 1e-5·max|g| gradients.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <ctnn/ctnn.hpp>
+#include <memory>
+#include <vector>
+
+#include "cuda_emulator.hpp"
+
+using namespace ctnn;
+namespace k = ctnn::cuda::kernels;
+
+namespace {
+using Mixed = Net<Input<33>, Dense<48>, Tanh, Dense<40>, ReLU, Dense<17>, Sigmoid, Dense<5>>;
+using Deep = Net<Input<20>, Dense<16>, ReLU, Dense<16>, ReLU, Dense<16>, ReLU, Dense<3>>;
+
+std::vector<float> random_vector(std::size_t n, std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> v(n);
+  for (auto& x : v) x = rng.uniform(1.0f);
+  return v;
+}
+
+template <class N>
+struct Emulated {
+  using S = cuda::MlpSpec<N>;
+  static constexpr int out_pad = int(S::padded[S::layers]), out = int(S::output_size);
+  std::size_t n;
+  std::vector<float> params = std::vector<float>(S::param_count), y, saved, dy, row_loss, partials, grad;
+  std::vector<float> scalars = std::vector<float>(2);
+  unsigned status = 0;
+  unsigned blocks;
+
+  Emulated(const N& net, std::size_t batch, unsigned backward_blocks)
+      : n(batch), y(batch * out, std::nanf("")), saved(batch * S::saved_per_sample, std::nanf("")),
+        dy(batch * out_pad), row_loss(batch), partials(backward_blocks * S::param_count, std::nanf("")),
+        grad(S::param_count), blocks(backward_blocks) {
+    S::pack(net.params(), params);
+  }
+  void forward(const std::vector<float>& x) {
+    const unsigned tiles = unsigned((n + k::tile_rows - 1) / k::tile_rows);
+    emu::launch(tiles, k::threads, k::Smem<S>::bytes,
+                [&] { k::forward_kernel<S, true>(params.data(), x.data(), int(n), y.data(), saved.data()); });
+  }
+  template <class Tt>
+  void loss_and_backward(const std::vector<float>& x, const std::vector<Tt>& t) {
+    const unsigned g = unsigned((n + 255) / 256);
+    if constexpr (std::is_integral_v<Tt>)
+      emu::launch(g, 256, 0, [&] {
+        k::softmax_xent_kernel<out, out_pad>(y.data(), t.data(), int(n), row_loss.data(), dy.data(), &status);
+      });
+    else
+      emu::launch(g, 256, 0, [&] { k::mse_kernel<out, out_pad>(y.data(), t.data(), int(n), row_loss.data(), dy.data(), &status); });
+    const float scale = 1.0f / (float(n) * float(std::is_integral_v<Tt> ? 1 : out));
+    emu::launch(1, k::threads, 0, [&] { k::sum_kernel(row_loss.data(), int(n), scale, scalars.data(), &status); });
+    emu::launch(blocks, k::threads, k::Smem<S>::bytes, [&] {
+      k::backward_kernel<S>(params.data(), x.data(), int(n), saved.data(), dy.data(), partials.data());
+    });
+    emu::launch(unsigned((S::param_count + 255) / 256), 256, 0,
+                [&] { k::reduce_kernel(partials.data(), int(blocks), S::param_count, grad.data(), &status); });
+  }
+};
+
+template <class N, class L, std::size_t B>
+void compare_with_cpu(unsigned blocks, const char* name) {
+  using S = cuda::MlpSpec<N>;
+  auto net = std::make_unique<N>();
+  net->init(4);
+  const auto x = random_vector(B * N::input_size, 3 + B);
+  std::vector<std::int32_t> labels(B);
+  std::vector<float> values(B * N::output_size);
+  for (std::size_t s = 0; s < B; ++s) labels[s] = std::int32_t((s * 5 + 1) % N::output_size);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = std::cos(0.3f * float(i));
+
+  Emulated<N> e(*net, B, blocks);
+  e.forward(x);
+  // Outputs against the CPU, sample by sample.
+  double worst = 0;
+  for (std::size_t s = 0; s < B; ++s) {
+    const auto ref = net->template forward<backend::scalar>(
+        std::span<const float, N::input_size>(x.data() + s * N::input_size, N::input_size));
+    for (std::size_t j = 0; j < N::output_size; ++j)
+      worst = std::max(worst, std::abs(double(e.y[s * N::output_size + j]) - ref[j]) / std::max(1.0, std::abs(double(ref[j]))));
+  }
+  EXPECT_LE(worst, 1e-5) << name;
+  // Saved activations: every value written; padded units exactly 0.
+  std::size_t off = 0;
+  for (std::size_t l = 1; l <= S::layers; ++l) {
+    for (std::size_t s = 0; s < B; ++s)
+      for (std::size_t j = 0; j < S::padded[l]; ++j) {
+        const float v = e.saved[B * off + s * S::padded[l] + j];
+        ASSERT_FALSE(std::isnan(v)) << name << ": layer " << l << " not saved";
+        if (j >= S::width[l]) ASSERT_EQ(v, 0.0f) << name << ": padded unit of layer " << l;
+      }
+    off += S::padded[l];
+  }
+
+  Trainer<N, L, optim::SGD, Batch<B>, backend::scalar> ref(*net, {.lr = 0.0f});
+  float cpu_loss;
+  if constexpr (std::is_same_v<L, loss::SoftmaxCrossEntropy>) {
+    cpu_loss = ref.compute_gradients(x, labels);
+    e.loss_and_backward(x, labels);
+  } else {
+    cpu_loss = ref.compute_gradients(x, values);
+    e.loss_and_backward(x, values);
+  }
+  EXPECT_EQ(e.status, 0u) << name;
+  EXPECT_NEAR(e.scalars[0], cpu_loss, 1e-5 * (1 + std::abs(cpu_loss))) << name;
+  std::vector<float> cpu_g(S::param_count);
+  S::pack(ref.gradient_block(), cpu_g);
+  double gmax = 0, gworst = 0;
+  for (float v : cpu_g) gmax = std::max(gmax, double(std::abs(v)));
+  for (std::size_t i = 0; i < cpu_g.size(); ++i) gworst = std::max(gworst, std::abs(double(e.grad[i]) - cpu_g[i]));
+  EXPECT_GT(gmax, 1e-4) << name;
+  EXPECT_LE(gworst, 1e-5 * gmax) << name << ", " << blocks << " backward blocks";
+}
+}  // namespace
+
+TEST(CudaKernelsEmulated, ForwardAndGradientsMatchCpu) {
+  compare_with_cpu<Mixed, loss::SoftmaxCrossEntropy, 7>(1, "mixed, CE, batch 7");
+  compare_with_cpu<Mixed, loss::SoftmaxCrossEntropy, 130>(2, "mixed, CE, batch 130, 3 tiles on 2 blocks");
+  compare_with_cpu<Mixed, loss::MSE, 64>(1, "mixed, MSE, batch 64");
+  compare_with_cpu<Deep, loss::MSE, 200>(3, "deep, MSE, batch 200, 4 tiles on 3 blocks");
+  compare_with_cpu<Deep, loss::SoftmaxCrossEntropy, 1>(1, "deep, CE, batch 1");
+}
+
+// The update kernels apply the CPU optimizers' rules (one step from the same state), and do
+// nothing at all once a flag is set.
+TEST(CudaKernelsEmulated, OptimizerKernelsMatchCpuAndRespectTheFlag) {
+  constexpr std::size_t n = 300;
+  const auto g = random_vector(n, 8);
+  const auto p0 = random_vector(n, 9);
+  for (int pass = 0; pass < 2; ++pass) {
+    const bool adam = pass == 1;
+    std::vector<float> cpu = p0, gpu = p0, state(2 * n, 0.0f), gstate(2 * n, 0.0f);
+    unsigned status = 0;
+    if (adam) {
+      optim::Adam o({.lr = 1e-2f, .weight_decay = 1e-3f});
+      o.update(cpu, g, state);
+      const float c1 = float(1.0 / (1.0 - 0.9)), c2 = float(1.0 / (1.0 - 0.999));
+      emu::launch(2, 256, 0, [&] {
+        k::adam_kernel(gpu.data(), g.data(), gstate.data(), gstate.data() + n, n, 1e-2f, 0.9f, 0.999f, 1e-8f, 1e-3f, false,
+                       c1, c2, &status);
+      });
+    } else {
+      optim::SGD o({.lr = 0.1f, .momentum = 0.9f, .nesterov = true, .weight_decay = 1e-3f});
+      o.update(cpu, g, state);
+      emu::launch(2, 256, 0, [&] { k::sgd_kernel(gpu.data(), g.data(), gstate.data(), n, 0.1f, 0.9f, true, 1e-3f, &status); });
+    }
+    for (std::size_t i = 0; i < n; ++i) ASSERT_NEAR(gpu[i], cpu[i], 1e-6f * (1 + std::abs(cpu[i]))) << (adam ? "adam" : "sgd") << " " << i;
+    status = k::bad_gradient;
+    const auto before = gpu;
+    emu::launch(2, 256, 0, [&] { k::sgd_kernel(gpu.data(), g.data(), gstate.data(), n, 0.1f, 0.9f, false, 0.0f, &status); });
+    EXPECT_EQ(gpu, before);
+  }
+}
+
+// NaN in an input poisons the loss and the gradient sum; both flags are raised.
+TEST(CudaKernelsEmulated, NaNRaisesTheFlags) {
+  auto net = std::make_unique<Deep>();
+  net->init(2);
+  auto x = random_vector(10 * Deep::input_size, 5);
+  x[17] = std::nanf("");
+  std::vector<std::int32_t> t(10, 1);
+  Emulated<Deep> e(*net, 10, 1);
+  e.forward(x);
+  e.loss_and_backward(x, t);
+  EXPECT_TRUE(e.status & k::bad_loss);
+  EXPECT_TRUE(e.status & k::bad_gradient);
+  t[4] = 3;  // 3 classes: out of range
+  Emulated<Deep> f(*net, 10, 1);
+  x[17] = 0.5f;
+  f.forward(x);
+  f.loss_and_backward(x, t);
+  EXPECT_TRUE(f.status & k::bad_label);
+}
