@@ -16,11 +16,17 @@
  * update is the one `Trainer` makes on the whole batch up to rounding.
  *
  * On a SIMD backend, when the first layer is a Dense (usually the widest: 784×256 is 85%
- * of the Fashion-MNIST MLP), its weight gradient skips the per-chunk blocks: each chunk
- * stores only dz = dy ⊙ act' for its rows, and after the first barrier every worker computes
- * whole-batch rows of dW = xᵀ dz for the weight rows it will update — a reduce-scatter
- * done by the product itself, with no zeroing, no chunk sums and no data crossing cores
- * twice. The rows are cut into fixed panels, so this too is independent of the thread count.
+ * of the Fashion-MNIST MLP), it is split by its input rows instead, so that its weights
+ * never cross cores. The rows are cut into C fixed *groups* of whole 24-row panels and each
+ * worker owns whole groups: it computes its groups' partial products x[:, rows]·W[rows, :]
+ * for the whole batch (barrier; each chunk's first-layer output is the partials summed in
+ * group order, then bias and activation); each chunk stores only dz = dy ⊙ act' of the
+ * first layer; after the next barrier the owner computes its rows of dW = xᵀ dz over the
+ * whole batch — a reduce-scatter done by the product itself, with no zeroing and no chunk
+ * sums — checking them for NaN/Inf in the store epilogue, and later updates them. Groups
+ * and panels are fixed at compile time, so this too is independent of the thread count.
+ * The other Dense layers' Wᵀ (for their input gradients) is transposed once per step, each
+ * worker a share of the rows. Details and figures: docs/parallelism.md.
  */
 #include <algorithm>
 #include <array>
