@@ -67,17 +67,27 @@ int run_training(const Options& o, const io::FashionMnist& data, NetT& net, Step
     const auto t0 = train_detail::Clock::now();
     double loss_sum = 0;
     std::size_t correct = 0;
+    // A stepper that can gather the shuffled rows itself (DataParallel: each worker its own
+    // chunks) is handed the row indices; otherwise the batch is copied here.
+    constexpr bool gathers = requires(std::span<const std::uint32_t> r) {
+      trainer.step_rows(data.train.images, data.train.labels, r);
+    };
     for (std::size_t s = 0; s < steps; ++s) {
+      const std::span<const std::uint32_t> rows(order.data() + s * B, B);
       for (std::size_t k = 0; k < B; ++k) {
-        const std::uint32_t i = order[s * B + k];
-        std::copy_n(data.train.images.data() + std::size_t{i} * 784, 784, xb.data() + k * 784);
+        const std::uint32_t i = rows[k];
+        if constexpr (!gathers) std::copy_n(data.train.images.data() + std::size_t{i} * 784, 784, xb.data() + k * 784);
         yb[k] = data.train.labels[i];
       }
       if (o.schedule == "cosine") {  // lr falls from its base to 0 over the whole run
         const double t = static_cast<double>(trainer.steps()) / total_steps;
         trainer.optimizer().options().lr = static_cast<float>(base_lr * 0.5 * (1.0 + std::cos(3.141592653589793 * t)));
       }
-      const float loss = trainer.step(xb, yb);
+      float loss;
+      if constexpr (gathers)
+        loss = trainer.step_rows(data.train.images, data.train.labels, rows);
+      else
+        loss = trainer.step(xb, yb);
       loss_sum += loss;
       const auto out = trainer.outputs();
       for (std::size_t k = 0; k < B; ++k) correct += argmax(out.data() + k * 10, 10) == yb[k];

@@ -186,6 +186,68 @@ class DataParallel {
                       std::to_string(out_n) + ")");
     x_ = inputs.data();
     targets_ = targets.data();
+    gather_ = nullptr;
+    return run_step<Tt>();
+  }
+
+  /**
+   * @brief One optimizer step on the samples `rows` (B indices) of a data set in memory:
+   * sample i is `inputs[i·input_size …]` with targets `targets[i·targets_per_sample …]`.
+   * Each worker copies its own chunks' samples, so a shuffled epoch needs no serial gather.
+   * Same result as `step` on the gathered batch, bit for bit.
+   * @throws ctnn::Error on a row past the data set, an invalid label, or a non-finite loss
+   * or gradient (parameters then unchanged).
+   */
+  template <class Tt>
+  float step_rows(std::span<const float> inputs, std::span<const Tt> targets, std::span<const std::uint32_t> rows) {
+    static_assert(sizeof(Tt) <= sizeof(std::uint64_t), "ctnn::DataParallel::step_rows: targets of at most 8 bytes");
+    const std::size_t samples = inputs.size() / NetT::input_size;
+    if (rows.size() != batch)
+      detail::raise("ctnn::DataParallel::step_rows: expected " + std::to_string(batch) + " row indices, got " +
+                    std::to_string(rows.size()));
+    if (inputs.size() % NetT::input_size != 0 || targets.size() != samples * targets_per_sample)
+      detail::raise("ctnn::DataParallel::step_rows: the data set's inputs (" + std::to_string(inputs.size()) +
+                    " values) and targets (" + std::to_string(targets.size()) + ") do not hold the same whole samples");
+    for (std::uint32_t r : rows) {
+      if (r >= samples)
+        detail::raise("ctnn::DataParallel::step_rows: row " + std::to_string(r) + " is past the data set's " +
+                      std::to_string(samples) + " samples");
+      if constexpr (std::is_integral_v<Tt>)
+        if (!L::template valid_targets<out_n, 1>(targets.data() + std::size_t{r} * targets_per_sample))
+          detail::raise("ctnn::DataParallel::step_rows: the label of row " + std::to_string(r) + " is outside [0, " +
+                        std::to_string(out_n) + ")");
+    }
+    if (!gathered_x_.size()) {
+      gathered_x_ = AlignedBuffer(batch * NetT::input_size);
+      gathered_t_ = std::make_unique<std::byte[]>(batch * targets_per_sample * sizeof(std::uint64_t));
+    }
+    gather_ = [](DataParallel& self, std::size_t c) {
+      const auto* src = static_cast<const Tt*>(self.gather_targets_);
+      auto* dst = reinterpret_cast<Tt*>(self.gathered_t_.get());
+      for (std::size_t s = c * chunk; s < (c + 1) * chunk; ++s) {
+        const std::size_t r = self.gather_rows_[s];
+        std::copy_n(self.gather_inputs_ + r * NetT::input_size, NetT::input_size,
+                    self.gathered_x_.data() + s * NetT::input_size);
+        std::copy_n(src + r * targets_per_sample, targets_per_sample, dst + s * targets_per_sample);
+      }
+    };
+    gather_inputs_ = inputs.data();
+    gather_targets_ = targets.data();
+    gather_rows_ = rows.data();
+    x_ = gathered_x_.data();
+    targets_ = gathered_t_.get();
+    return run_step<Tt>();
+  }
+  template <std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
+  float step_rows(const X& inputs, const Y& targets, std::span<const std::uint32_t> rows) {
+    using Tt = std::ranges::range_value_t<Y>;
+    return step_rows(std::span<const float>(std::ranges::data(inputs), std::ranges::size(inputs)),
+                     std::span<const Tt>(std::ranges::data(targets), std::ranges::size(targets)), rows);
+  }
+
+ private:
+  template <class Tt>
+  float run_step() {
     loss_fn_ = [](const float* out, const void* t, std::size_t c, float* d) -> float {
       return L::template value_and_gradient<out_n, chunk>(out, static_cast<const Tt*>(t) + c * chunk * targets_per_sample, d);
     };
@@ -203,6 +265,8 @@ class DataParallel {
     ++steps_;
     return static_cast<float>(loss);
   }
+
+ public:
   template <std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
   float step(const X& inputs, const Y& targets) {
     using Tt = std::ranges::range_value_t<Y>;
@@ -353,6 +417,12 @@ class DataParallel {
     float* s0 = me.scratch.data();
     float* s1 = s0 + NetT::max_width * chunk;
     const float* p = net_.params().data();
+    // step_rows: this worker's chunks' samples, copied from the data set; everyone's are
+    // in place after the barrier (the first layer's partial products read all samples).
+    if (gather_ != nullptr) {
+      for (std::size_t c = w; c < chunks; c += threads_) gather_(*this, c);
+      barrier_->arrive_and_wait();
+    }
     // 0. This worker's share of the rows of Wᵀ for every Dense layer whose input gradient
     // backward needs (all but the first): once per step, not once per chunk.
     if constexpr (SimdBackend<Be>) {
@@ -475,6 +545,13 @@ class DataParallel {
   AlignedBuffer dz_first_;  ///< split_first: dz of the first layer for the whole batch
   AlignedBuffer wt_{SimdBackend<Be> ? NetT::param_count : 0};  ///< Wᵀ of Dense layers, refreshed every step
   AlignedBuffer partial_{split_first ? groups * batch * first_out : 0};  ///< per-group x·W of the first layer
+  // step_rows: the data set, the batch's rows, the gathered batch, and the typed copy.
+  const float* gather_inputs_ = nullptr;
+  const void* gather_targets_ = nullptr;
+  const std::uint32_t* gather_rows_ = nullptr;
+  AlignedBuffer gathered_x_;
+  std::unique_ptr<std::byte[]> gathered_t_;  ///< B·targets_per_sample targets of up to 8 bytes
+  void (*gather_)(DataParallel&, std::size_t) = nullptr;
   std::array<double, chunks> chunk_loss_{};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<pipeline_detail::Barrier> barrier_;
