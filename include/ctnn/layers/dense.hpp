@@ -63,4 +63,12 @@ struct Dense {
   };
 };
 
+namespace detail {
+/// Whether a layer tag is a `Dense<N>` (the fusion plan and the CUDA spec both ask).
+template <class T>
+inline constexpr bool is_dense_v = false;
+template <std::size_t N>
+inline constexpr bool is_dense_v<Dense<N>> = true;
+}  // namespace detail
+
 CTNN_END_NAMESPACE

@@ -30,10 +30,6 @@ CTNN_BEGIN_NAMESPACE
 
 namespace detail {
 template <class T>
-inline constexpr bool is_dense_v = false;
-template <std::size_t N>
-inline constexpr bool is_dense_v<Dense<N>> = true;
-template <class T>
 inline constexpr bool is_conv_v = false;
 template <std::size_t O, std::size_t KH, std::size_t KW, std::size_t SH, std::size_t SW, std::size_t PH, std::size_t PW>
 inline constexpr bool is_conv_v<Conv2DRect<O, KH, KW, SH, SW, PH, PW>> = true;

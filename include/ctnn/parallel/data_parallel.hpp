@@ -174,16 +174,7 @@ class DataParallel {
    */
   template <class Tt>
   float step(std::span<const float> inputs, std::span<const Tt> targets) {
-    if (inputs.size() != batch * NetT::input_size)
-      detail::raise("ctnn::DataParallel::step: expected " + std::to_string(batch * NetT::input_size) +
-                    " input values, got " + std::to_string(inputs.size()));
-    if (targets.size() != batch * targets_per_sample)
-      detail::raise("ctnn::DataParallel::step: expected " + std::to_string(batch * targets_per_sample) +
-                    " targets, got " + std::to_string(targets.size()));
-    if constexpr (std::is_integral_v<Tt>)
-      if (!L::template valid_targets<out_n, batch>(targets.data()))
-        detail::raise("ctnn::DataParallel::step: a label at step " + std::to_string(steps_) + " is outside [0, " +
-                      std::to_string(out_n) + ")");
+    detail::check_batch<L, NetT::input_size, out_n, batch>("ctnn::DataParallel::step", inputs.size(), targets, steps_);
     x_ = inputs.data();
     targets_ = targets.data();
     gather_ = nullptr;

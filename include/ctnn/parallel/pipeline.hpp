@@ -235,16 +235,8 @@ class PipelineTrainer {
 
   template <class Tt>
   float run_batch(std::span<const float> inputs, std::span<const Tt> targets, bool update) {
-    if (inputs.size() != batch * NetT::input_size)
-      detail::raise("ctnn::PipelineTrainer::step: expected " + std::to_string(batch * NetT::input_size) +
-                    " input values, got " + std::to_string(inputs.size()));
-    if (targets.size() != batch * targets_per_sample)
-      detail::raise("ctnn::PipelineTrainer::step: expected " + std::to_string(batch * targets_per_sample) +
-                    " targets, got " + std::to_string(targets.size()));
-    if constexpr (std::is_integral_v<Tt>)
-      if (!L::template valid_targets<out_n, batch>(targets.data()))
-        detail::raise("ctnn::PipelineTrainer::step: a label at step " + std::to_string(steps_) + " is outside [0, " +
-                      std::to_string(out_n) + ")");
+    detail::check_batch<L, NetT::input_size, out_n, batch>("ctnn::PipelineTrainer::step", inputs.size(), targets,
+                                                           steps_);
     x_ = inputs.data();
     targets_ = targets.data();
     loss_fn_ = [](const float* out, const void* t, std::size_t k, float* d) -> float {

@@ -32,11 +32,6 @@ enum class Act : int { identity = 0, relu = 1, tanh = 2, sigmoid = 3 };
 
 namespace spec_detail {
 template <class T>
-inline constexpr bool is_dense = false;
-template <std::size_t N>
-inline constexpr bool is_dense<Dense<N>> = true;
-
-template <class T>
 constexpr int act_id() {
   if constexpr (std::is_same_v<T, ReLU>)
     return int(Act::relu);
@@ -77,12 +72,12 @@ struct MlpSpec {
       (
           [&] {
             using T = tag_at<I>;
-            if constexpr (spec_detail::is_dense<T>) {
+            if constexpr (ctnn::detail::is_dense_v<T>) {
               p.layer_of[p.dense] = I;
               p.act[p.dense] = int(Act::identity);
               p.width[++p.dense] = NetT::template layer<I>::out;
             } else if constexpr (spec_detail::act_id<T>() >= 0) {
-              if (p.dense == 0 || (I > 0 && !spec_detail::is_dense<tag_at<(I > 0 ? I - 1 : 0)>>)) p.ok = false;
+              if (p.dense == 0 || (I > 0 && !ctnn::detail::is_dense_v<tag_at<(I > 0 ? I - 1 : 0)>>)) p.ok = false;
               else p.act[p.dense - 1] = spec_detail::act_id<T>();
             } else {
               p.ok = false;
