@@ -26,6 +26,20 @@ void forward_b1(benchmark::State& state) {
   flops(state, static_cast<double>(N::flops_forward));
 }
 
+/// Batch-1 inference through a `Predictor` (weights packed for the batch-1 kernels).
+template <class N, class Be>
+void predict_b1(benchmark::State& state) {
+  auto net = std::make_unique<N>();
+  net->init(1);
+  const auto pred = std::make_unique<Predictor<N, Be>>(*net);
+  const auto x = random_inputs(N::input_size);
+  for (auto _ : state) {
+    auto y = pred->forward(std::span<const float, N::input_size>(x.data(), N::input_size));
+    benchmark::DoNotOptimize(y);
+  }
+  flops(state, static_cast<double>(N::flops_forward));
+}
+
 template <class N, std::size_t B, class Be>
 void forward_batch(benchmark::State& state) {
   auto net = std::make_unique<N>();

@@ -11,8 +11,10 @@ using Scalar = backend::scalar;
 using CE = loss::SoftmaxCrossEntropy;
 }  // namespace
 
-BENCHMARK(forward_b1<W1, Simd>)->Name("W1/forward_b1/ctnn");
+BENCHMARK(predict_b1<W1, Simd>)->Name("W1/forward_b1/ctnn");
+BENCHMARK(forward_b1<W1, Simd>)->Name("W1/forward_b1/ctnn_net");
 BENCHMARK(forward_b1<W1, Scalar>)->Name("W1/forward_b1/scalar");
+BENCHMARK(predict_b1<W2, Simd>)->Name("W2/forward_b1/ctnn_predictor");
 BENCHMARK(forward_b1<W2, Simd>)->Name("W2/forward_b1/ctnn");
 BENCHMARK(forward_b1<W2, Scalar>)->Name("W2/forward_b1/scalar");
 BENCHMARK(forward_batch<W2, 256, Simd>)->Name("W3/forward_b256/ctnn");

@@ -65,6 +65,30 @@ TEST(NoHeap, ForwardBatch1AndBatchedAllocateNothing) {
   EXPECT_NEAR(std::accumulate(yb.begin(), yb.begin() + 10, 0.0f), 1.0f, 1e-5f);
 }
 
+TEST(NoHeap, PredictorForwardAllocatesNothing) {
+  using Small = Net<Input<16>, Dense<64>, Tanh, Dense<64>, Tanh, Dense<16>>;
+  static Small small;
+  static Mlp net;
+  small.init(3);
+  net.init(4);
+  static const Predictor<Small> ps(small);
+  static const Predictor<Mlp> pm(net);  // wide layers: the canonical kernels on a stack buffer
+  std::array<float, 16> xs{};
+  std::array<float, 784> xm{};
+  for (std::size_t k = 0; k < xs.size(); ++k) xs[k] = static_cast<float>(k) / 16.0f;
+  for (std::size_t k = 0; k < xm.size(); ++k) xm[k] = static_cast<float>(k % 13) / 13.0f;
+  const long before = g_news.load();
+  const auto ys = ps.forward(xs);
+  const auto ym = pm.forward(xm);
+  const long after = g_news.load();
+  EXPECT_EQ(after, before);
+  static_assert(noexcept(ps.forward(xs)));
+  const auto ys_net = small.forward(xs);
+  const auto ym_net = net.forward(xm);
+  for (std::size_t j = 0; j < ys.size(); ++j) EXPECT_NEAR(ys[j], ys_net[j], 1e-5f * (1 + std::abs(ys_net[j])));
+  for (std::size_t j = 0; j < ym.size(); ++j) EXPECT_NEAR(ym[j], ym_net[j], 1e-5f);
+}
+
 TEST(NoHeap, InferenceIsNoexcept) {
   static Mlp net;
   std::array<float, 784> x{};

@@ -26,6 +26,7 @@
 #include "losses/mse.hpp"
 #include "network/evaluate.hpp"
 #include "network/net.hpp"
+#include "network/predictor.hpp"
 #include "network/trainer.hpp"
 #include "optimizers/adam.hpp"
 #include "optimizers/sgd.hpp"

@@ -124,6 +124,23 @@ template <class NetT, std::size_t N>
 using node_activation = typename decltype(node_activation_of<NetT, N>())::type;
 }  // namespace detail
 
+/// Inference forward of fused node N alone at batch B (SIMD backends).
+template <class NetT, std::size_t N, std::size_t B, SimdBackend Be>
+void fused_node_forward(Be be, const float* params, const float* in, float* out, const PassContext& ctx) noexcept {
+  using P = FusionPlan<NetT>;
+  constexpr std::size_t I = P::first[N];
+  using Lay = typename NetT::template layer<I>;
+  const float* p = params + NetT::param_offsets[I];
+  if constexpr (P::template dense_at<I>)
+    kernel::dense_act_forward<Lay::in, Lay::out, B, detail::node_activation<NetT, N>>(be, p, p + Lay::weight_count, in,
+                                                                                     out, nullptr);
+  else if constexpr (P::template conv_at<I>)
+    kernel::conv_act_forward<typename Lay::geometry, Lay::out_channels, B, detail::node_activation<NetT, N>>(
+        be, p, p + Lay::weight_count, in, out, nullptr, ctx.scratch);
+  else
+    detail::layer_forward<Lay, B>(be, p, in, out, at_layer_context(ctx, I));
+}
+
 /// Inference forward over the fused nodes (SIMD backends); scratch as in `forward_pass`.
 template <class NetT, std::size_t B, SimdBackend Be>
 void fused_forward_pass(Be be, const float* params, const float* x, float* y, float* scratch0, float* scratch1,
@@ -133,18 +150,8 @@ void fused_forward_pass(Be be, const float* params, const float* x, float* y, fl
     const float* in = x;
     (
         [&] {
-          constexpr std::size_t I = P::first[N];
-          using Lay = typename NetT::template layer<I>;
           float* out = (N + 1 == P::count) ? y : (N % 2 == 0 ? scratch0 : scratch1);
-          const float* p = params + NetT::param_offsets[I];
-          if constexpr (P::template dense_at<I>)
-            kernel::dense_act_forward<Lay::in, Lay::out, B, detail::node_activation<NetT, N>>(
-                be, p, p + Lay::weight_count, in, out, nullptr);
-          else if constexpr (P::template conv_at<I>)
-            kernel::conv_act_forward<typename Lay::geometry, Lay::out_channels, B, detail::node_activation<NetT, N>>(
-                be, p, p + Lay::weight_count, in, out, nullptr, ctx.scratch);
-          else
-            detail::layer_forward<Lay, B>(be, p, in, out, at_layer_context(ctx, I));
+          fused_node_forward<NetT, N, B>(be, params, in, out, ctx);
           in = out;
         }(),
         ...);
