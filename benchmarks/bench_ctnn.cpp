@@ -13,9 +13,11 @@ using CE = loss::SoftmaxCrossEntropy;
 
 BENCHMARK(predict_b1<W1, Simd>)->Name("W1/forward_b1/ctnn");
 BENCHMARK(forward_b1<W1, Simd>)->Name("W1/forward_b1/ctnn_net");
+// W1's shapes without the tanh: what the products and layer hand-offs cost alone.
+BENCHMARK(predict_b1<W1Linear, Simd>)->Name("W1/forward_b1/ctnn_without_tanh");
 BENCHMARK(forward_b1<W1, Scalar>)->Name("W1/forward_b1/scalar");
-BENCHMARK(predict_b1<W2, Simd>)->Name("W2/forward_b1/ctnn_predictor");
-BENCHMARK(forward_b1<W2, Simd>)->Name("W2/forward_b1/ctnn");
+BENCHMARK(predict_b1<W2, Simd>)->Name("W2/forward_b1/ctnn");
+BENCHMARK(forward_b1<W2, Simd>)->Name("W2/forward_b1/ctnn_net");
 BENCHMARK(forward_b1<W2, Scalar>)->Name("W2/forward_b1/scalar");
 BENCHMARK(forward_batch<W2, 256, Simd>)->Name("W3/forward_b256/ctnn");
 BENCHMARK(forward_batch<W2, 256, Scalar>)->Name("W3/forward_b256/scalar");

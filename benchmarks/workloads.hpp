@@ -7,6 +7,8 @@ namespace bench {
 using namespace ctnn;
 /// W1: 16-64-64-16 tanh, batch 1 (audio / control-loop sized).
 using W1 = Net<Input<16>, Dense<64>, Tanh, Dense<64>, Tanh, Dense<16>>;
+/// W1's shapes with no activation (a profile row: the products and hand-offs alone).
+using W1Linear = Net<Input<16>, Dense<64>, Dense<64>, Dense<16>>;
 /// W2–W4: the Fashion-MNIST MLP, 784-256-128-10 ReLU.
 using W2 = Net<Input<784>, Dense<256>, ReLU, Dense<128>, ReLU, Dense<10>>;
 /// W7: an 8-block MLP balanced for a 2-stage pipeline: each stage holds four 256-wide
