@@ -106,6 +106,8 @@ def main():
             pk = f"{100 * fl / peak:.0f}%" if fl and peak else ""
             ratio = f"{b['ns'] / base:.2f}×" if base and impl != "ctnn" else ""
             extra = f" (test acc {b['test_accuracy']:.4f})" if b.get("test_accuracy") else ""
+            if b.get("bytes_per_second"):
+                extra += f" ({b['bytes_per_second'] / 1e9:.0f} GB/s)"
             lines.append(f"| {w} | {impl}{extra} | {fmt_time(b['ns'])} | {gf} | {pk} | {ratio} |")
             if base and impl != "ctnn":
                 chart.append((f"{w}\nvs {impl}", b["ns"] / base))
