@@ -102,7 +102,7 @@ class Predictor {
   }
 
   /// Inference of one sample into y. Kept out of line: inlined into a caller's loop, the
-  /// activation constants get hoisted into registers the kernel needs (W1 measured 9% slower).
+  /// activation constants get hoisted into registers the kernel needs (W1 measured 94 ns against 91 ns).
   [[gnu::noinline]] void forward(std::span<const float, input_size> x, std::span<float, output_size> y) const noexcept {
     if constexpr (simd) {
       alignas(alignment) float buf[2][padded(NetT::max_width)];
