@@ -13,7 +13,8 @@
  * The snapshot does not follow later changes to the `Net`: call `load` again.
  *
  * Memory: the canonical parameters plus the packed dense weights (padded to 4 inputs
- * and to the register width in outputs), all inside the object, no heap. `forward` is
+ * and to the register width in outputs), all inside the object, no heap; as with `Net`,
+ * give a large one static storage or `std::make_unique` rather than a stack frame. `forward` is
  * const, noexcept and allocation-free. On the scalar backend it is `Net::forward` on
  * the snapshot.
  */
