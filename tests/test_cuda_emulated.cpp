@@ -96,7 +96,9 @@ void compare_with_cpu(unsigned blocks, const char* name) {
       for (std::size_t j = 0; j < S::padded[l]; ++j) {
         const float v = e.saved[B * off + s * S::padded[l] + j];
         ASSERT_FALSE(std::isnan(v)) << name << ": layer " << l << " not saved";
-        if (j >= S::width[l]) ASSERT_EQ(v, 0.0f) << name << ": padded unit of layer " << l;
+        if (j >= S::width[l]) {
+          ASSERT_EQ(v, 0.0f) << name << ": padded unit of layer " << l;
+        }
       }
     off += S::padded[l];
   }

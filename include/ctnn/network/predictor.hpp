@@ -83,8 +83,7 @@ class Predictor {
 
   /// Takes a new snapshot of `net`'s parameters.
   void load(const NetT& net) noexcept {
-    const auto src = net.params();
-    std::copy(src.begin(), src.end(), params_.begin());
+    net_ = net;
     if constexpr (simd) {
       [&]<std::size_t... N>(std::index_sequence<N...>) {
         (
@@ -92,7 +91,7 @@ class Predictor {
               if constexpr (packed_node<N>) {
                 constexpr std::size_t I = Plan::first[N];
                 using Lay = typename NetT::template layer<I>;
-                const float* p = params_.data() + NetT::param_offsets[I];
+                const float* p = net_.params().data() + NetT::param_offsets[I];
                 kernel::simd::PackedDense<Be, Lay::in, Lay::out>::pack(p, p + Lay::weight_count,
                                                                       packed_.data() + packed_offsets[N]);
               }
@@ -112,11 +111,7 @@ class Predictor {
       ctx.scratch = layer_scratch;
       run<0>(x.data(), y.data(), buf, ctx);
     } else {
-      alignas(alignment) float buf[2][NetT::max_width];
-      alignas(alignment) float layer_scratch[std::max<std::size_t>(NetT::template inference_scratch<1>, 1)];
-      PassContext ctx;
-      ctx.scratch = layer_scratch;
-      forward_pass<NetT, 1>(Be{}, params_.data(), x.data(), y.data(), buf[0], buf[1], ctx);
+      net_.template forward<Be>(x, y);  // nothing is packed for the scalar backend
     }
   }
 
@@ -178,12 +173,12 @@ class Predictor {
         src = in;
       }
       float* out = last ? y : buf[(N + 1) % 2];
-      fused_node_forward<NetT, N, 1>(Be{}, params_.data(), src, out, ctx);
+      fused_node_forward<NetT, N, 1>(Be{}, net_.params().data(), src, out, ctx);
       if constexpr (!last) run<N + 1>(static_cast<const float*>(out), y, buf, ctx);
     }
   }
 
-  alignas(alignment) std::array<float, NetT::param_count> params_{};
+  NetT net_;  ///< the snapshot: canonical weights for the nodes that are not packed
   alignas(alignment) std::array<float, packed_count> packed_{};
 };
 

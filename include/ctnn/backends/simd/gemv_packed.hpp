@@ -159,10 +159,7 @@ template <std::size_t In, std::size_t Out, class Act, std::size_t O0, std::size_
   }
 }
 
-/**
- * y = act(x W + b) at batch 1 from packed weights. x: `in_vecs` registers whose lanes
- * past In are 0; y: `out_vecs` registers whose lanes past Out are set to 0.
- */
+/// Every output group in turn.
 template <std::size_t In, std::size_t Out, class Act, SimdBackend Be, std::size_t... gi>
 [[gnu::always_inline]] inline void dense_b1_groups(Be be, const float* packed, const vec<Be>* x, vec<Be>* y,
                                                    std::index_sequence<gi...>) noexcept {
@@ -170,6 +167,10 @@ template <std::size_t In, std::size_t Out, class Act, SimdBackend Be, std::size_
   (dense_b1_group<In, Out, Act, gi * L::group, std::min(L::group, L::out_vecs - gi * L::group)>(be, packed, x, y), ...);
 }
 
+/**
+ * y = act(x W + b) at batch 1 from packed weights. x: `in_vecs` registers whose lanes
+ * past In are 0; y: `out_vecs` registers whose lanes past Out are set to 0.
+ */
 template <std::size_t In, std::size_t Out, class Act, SimdBackend Be>
 [[gnu::always_inline]] inline void dense_b1_packed(Be be, const float* packed, const vec<Be>* x, vec<Be>* y) noexcept {
   using L = PackedDense<Be, In, Out>;
