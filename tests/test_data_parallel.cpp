@@ -75,8 +75,9 @@ TEST(DataParallelThreads, MatchesSingleThreadedTrainerOnTheWholeBatch) {
   }
 }
 
-// Wide first layers: their weight gradient is computed by row panels over the whole batch
-// (13 panels of 24/12 rows for 300 inputs; 192 + 8 rows for an odd width; one short panel).
+// Wide first layers: their weight gradient is computed by row groups over the whole batch
+// (300 inputs: groups of 78/72/78/72 rows, each 24-row panels and a 6-row tail; an odd width:
+// 0/192/0/8 rows, the boundaries on 64-float weight rows; 7 inputs: one short group).
 // Threads 1..4 must agree bit for bit, and the gradient and weights must match Trainer's.
 template <class N>
 void wide_first_layer_case(const char* name) {

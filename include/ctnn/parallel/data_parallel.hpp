@@ -17,7 +17,7 @@
  *
  * On a SIMD backend, when the first layer is a Dense (usually the widest: 784×256 is 85%
  * of the Fashion-MNIST MLP), it is split by its input rows instead, so that its weights
- * never cross cores. The rows are cut into C fixed *groups* of whole 24-row panels and each
+ * never cross cores. The rows are cut into C fixed near-equal *groups* and each
  * worker owns whole groups: it computes its groups' partial products x[:, rows]·W[rows, :]
  * for the whole batch (barrier; each chunk's first-layer output is the partials summed in
  * group order, then bias and activation); each chunk stores only dz = dy ⊙ act' of the
@@ -25,8 +25,8 @@
  * whole batch — a reduce-scatter done by the product itself, with no zeroing and no chunk
  * sums — checking them for NaN/Inf in the store epilogue, and later updates them. Groups
  * and panels are fixed at compile time, so this too is independent of the thread count.
- * The other Dense layers' Wᵀ (for their input gradients) is transposed once per step, each
- * worker a share of the rows. Details and figures: docs/parallelism.md.
+ * The other Dense layers' Wᵀ (for their input gradients) is transposed once per step by
+ * each worker into its own copy. Details and figures: docs/parallelism.md.
  */
 #include <algorithm>
 #include <array>
@@ -129,6 +129,7 @@ class DataParallel {
         seed_(seed),
         threads_(threads),
         chunk_grads_(chunks * NetT::param_count),
+        grad_(NetT::param_count),
         state_(O::state_blocks * NetT::param_count),
         acts_(chunks * NetT::activation_count * chunk),
         dout_(chunks * out_n * chunk),
@@ -147,14 +148,11 @@ class DataParallel {
         return v == threads_ ? to : std::min(to, from + ((to - from) * v / threads_ + 63) / 64 * 64);
       };
       if constexpr (split_first) {
-        // Whole groups of first-layer rows (the last group always holds a panel), and a
+        // Whole groups of first-layer rows, and a
         // slice of the rest of the block (34K floats of 235K for the Fashion-MNIST MLP).
         me.group_begin = share(w, threads_, groups);
         me.group_end = share(w + 1, threads_, groups);
-        me.panel_begin = share(me.group_begin, groups, panels);
-        me.panel_end = share(me.group_end, groups, panels);
-        me.range[0] = {std::min(first_weights, me.panel_begin * panel_rows * first_out),
-                       std::min(first_weights, me.panel_end * panel_rows * first_out)};
+        me.range[0] = {group_row_rt(me.group_begin) * first_out, group_row_rt(me.group_end) * first_out};
         me.range[1] = {slice(first_weights, NetT::param_count, w), slice(first_weights, NetT::param_count, w + 1)};
       } else {
         me.range[1] = {slice(0, NetT::param_count, w), slice(0, NetT::param_count, w + 1)};
@@ -212,14 +210,27 @@ class DataParallel {
       gathered_x_ = AlignedBuffer(batch * NetT::input_size);
       gathered_t_ = std::make_unique<std::byte[]>(batch * targets_per_sample * sizeof(std::uint64_t));
     }
-    gather_ = [](DataParallel& self, std::size_t c) {
+    // Worker w copies its chunks' targets and — when the first layer is split by rows,
+    // where only the owner of a row ever reads that input — the inputs of its own rows for
+    // the whole batch, else its chunks' inputs.
+    gather_ = [](DataParallel& self, std::size_t w) {
       const auto* src = static_cast<const Tt*>(self.gather_targets_);
       auto* dst = reinterpret_cast<Tt*>(self.gathered_t_.get());
-      for (std::size_t s = c * chunk; s < (c + 1) * chunk; ++s) {
-        const std::size_t r = self.gather_rows_[s];
-        std::copy_n(self.gather_inputs_ + r * NetT::input_size, NetT::input_size,
-                    self.gathered_x_.data() + s * NetT::input_size);
-        std::copy_n(src + r * targets_per_sample, targets_per_sample, dst + s * targets_per_sample);
+      const Worker& me = *self.workers_[w];
+      for (std::size_t c = w; c < chunks; c += self.threads_)
+        for (std::size_t s = c * chunk; s < (c + 1) * chunk; ++s) {
+          const std::size_t r = self.gather_rows_[s];
+          std::copy_n(src + r * targets_per_sample, targets_per_sample, dst + s * targets_per_sample);
+          if constexpr (!split_first)
+            std::copy_n(self.gather_inputs_ + r * NetT::input_size, NetT::input_size,
+                        self.gathered_x_.data() + s * NetT::input_size);
+        }
+      if constexpr (split_first) {
+        const std::size_t i0 = group_row_rt(me.group_begin), i1 = group_row_rt(me.group_end);
+        for (std::size_t s = 0; s < batch; ++s)
+          std::copy(self.gather_inputs_ + self.gather_rows_[s] * NetT::input_size + i0,
+                    self.gather_inputs_ + self.gather_rows_[s] * NetT::input_size + i1,
+                    self.gathered_x_.data() + s * NetT::input_size + i0);
       }
     };
     gather_inputs_ = inputs.data();
@@ -267,8 +278,8 @@ class DataParallel {
 
   std::size_t threads() const noexcept { return threads_; }
   std::size_t steps() const noexcept { return steps_; }
-  /// The last step's reduced gradients (chunk 0's block, into which the others are summed).
-  std::span<const float> gradients() const noexcept { return chunk_grads_.span().first(NetT::param_count); }
+  /// The last step's reduced gradients (the chunks' blocks summed in chunk order).
+  std::span<const float> gradients() const noexcept { return grad_.span(); }
   /// Its options (e.g. the learning rate) are copied to every worker's optimizer each step.
   O& optimizer() noexcept { return opt_; }
   /// The outputs for the last batch (B·output_size values, in sample order).
@@ -299,23 +310,37 @@ class DataParallel {
   static constexpr std::size_t first_in = dp_detail::dense_dims<typename NetT::template layer<0>, split_first>::in;
   static constexpr std::size_t first_out = dp_detail::dense_dims<typename NetT::template layer<0>, split_first>::out;
   static constexpr std::size_t first_weights = split_first ? first_in * first_out : 0;  ///< floats
-  /// First-layer rows per panel: a multiple of 24 (whole micro-kernel row blocks) whose
-  /// weights span a multiple of 64 floats.
-  static constexpr std::size_t panel_rows = [] {
-    const std::size_t align = 64 / std::gcd(first_out, std::size_t{64});
-    return std::min(first_in, 24 / std::gcd(std::size_t{24}, align) * align);
-  }();
-  static constexpr std::size_t panels = (first_in + panel_rows - 1) / panel_rows;
-  /// The first layer's input rows are cut into `groups` groups of whole panels; a group's
-  /// forward product (its rows' share of x·W for the whole batch) is one partial sum, and
-  /// the partials are added in group order — so, like the chunks, independent of threads.
+  /// Rows whose weights span a multiple of 64 floats: every range and panel boundary is
+  /// one, so each weight takes the same path through the vectorised update wherever it lies.
+  static constexpr std::size_t row_align = 64 / std::gcd(first_out, std::size_t{64});
+  /// Group boundaries fall on multiples of this many rows: aligned, and whole 6-row
+  /// micro-kernel blocks where the alignment allows.
+  static constexpr std::size_t row_quantum = 6 / std::gcd(std::size_t{6}, row_align) * row_align;
+  /// First-layer rows per panel of the weight-gradient product: a multiple of 24 (whole
+  /// micro-kernel row blocks) and of the alignment.
+  static constexpr std::size_t panel_rows = std::min(first_in, 24 / std::gcd(std::size_t{24}, row_align) * row_align);
+  /// The first layer's input rows are cut into `groups` groups of near-equal size (each a
+  /// multiple of row_quantum rows but the last); a group's forward product (its rows' share
+  /// of x·W for the whole batch) is one partial sum, and the partials are added in group
+  /// order — so, like the chunks, independent of threads. Within a group the weight
+  /// gradient is computed in panels of panel_rows from the group's first row.
   static constexpr std::size_t groups = chunks;
   /// Bound v of `parts` near-equal runs of `n` items in order; empty runs come first, so
   /// the last run is never empty while n ≥ 1.
   static constexpr std::size_t share(std::size_t v, std::size_t parts, std::size_t n) {
     return n >= parts ? (v * n + parts - 1) / parts : (v + n < parts ? 0 : v + n - parts);
   }
-  static constexpr std::size_t group_row(std::size_t g) { return std::min(first_in, share(g, groups, panels) * panel_rows); }
+  static constexpr std::size_t group_row(std::size_t g) {
+    return g >= groups ? first_in : std::min(first_in, (g * first_in + groups * row_quantum / 2) / (groups * row_quantum) * row_quantum);
+  }
+  static std::size_t group_row_rt(std::size_t g) noexcept {
+    static constexpr auto rows = [] {
+      std::array<std::size_t, groups + 1> r{};
+      for (std::size_t i = 0; i <= groups; ++i) r[i] = group_row(i);
+      return r;
+    }();
+    return rows[g];
+  }
 
   struct Range {
     std::size_t begin = 0, end = 0;
@@ -324,11 +349,11 @@ class DataParallel {
     explicit Worker(typename O::Options o) : opt{O(o), O(o)} {}
     std::array<O, 2> opt;  ///< one per range, so each steps once per step (Adam's count)
     AlignedBuffer scratch{2 * NetT::max_width * chunk + extra};
+    AlignedBuffer wt{SimdBackend<Be> ? NetT::param_count : 0};  ///< Wᵀ of Dense layers, refreshed every step
     /// Parameters this worker updates: [0] first-layer weight rows it computed itself
     /// (split_first), [1] a slice of the others, which it first sums over the chunks.
     std::array<Range, 2> range{};
     std::size_t group_begin = 0, group_end = 0;  ///< first-layer row groups it owns
-    std::size_t panel_begin = 0, panel_end = 0;  ///< the same rows, as panels
     std::size_t bad = no_bad;        ///< first non-finite gradient in the range
   };
 
@@ -345,14 +370,13 @@ class DataParallel {
     }
   };
 
-  /// Rows [p·R, p·R + R) of the first layer's weight gradient over the whole batch, stored
+  /// Rows [r0, r0 + Rows) of the first layer's weight gradient over the whole batch, stored
   /// (not added) into chunk 0's block: dW[r][j] = Σ_s x[s][r] · dz[s][j].
   /// @return whether a stored value may be NaN/±Inf.
   template <std::size_t Rows>
-  bool first_layer_rows(std::size_t p) {
+  bool first_layer_rows(std::size_t r0) {
     using S = kernel::simd::GemmShape<Rows, first_out, batch, 1, first_in, first_out>;
-    const std::size_t r0 = p * panel_rows;
-    StoreCheckEpilogue epi{chunk_grads_.data() + r0 * first_out};
+    StoreCheckEpilogue epi{grad_.data() + r0 * first_out};
     kernel::simd::gemm<S>(Be{}, x_ + r0, dz_first_.data(), epi);
     return xsimd::any(epi.poison);
   }
@@ -408,22 +432,22 @@ class DataParallel {
     float* s0 = me.scratch.data();
     float* s1 = s0 + NetT::max_width * chunk;
     const float* p = net_.params().data();
-    // step_rows: this worker's chunks' samples, copied from the data set; everyone's are
-    // in place after the barrier (the first layer's partial products read all samples).
-    if (gather_ != nullptr) {
-      for (std::size_t c = w; c < chunks; c += threads_) gather_(*this, c);
-      barrier_->arrive_and_wait();
-    }
-    // 0. This worker's share of the rows of Wᵀ for every Dense layer whose input gradient
-    // backward needs (all but the first): once per step, not once per chunk.
+    // step_rows: this worker's share of the batch, copied from the data set; no one reads
+    // another's share, so no barrier.
+    if (gather_ != nullptr) gather_(*this, w);
+    // 0. Wᵀ for every Dense layer whose input gradient backward needs (all but the first),
+    // into this worker's own copy: once per step, not once per chunk. (A copy shared by the
+    // workers, each transposing a share of the rows, took 2 threads 18-20 µs each for the
+    // 10.6 µs one thread spends on the whole of it: every line written had been read by the
+    // other core the step before.)
     if constexpr (SimdBackend<Be>) {
       [&]<std::size_t... I>(std::index_sequence<I...>) {
         (
             [&] {
               if constexpr (I > 0 && Plan::template dense_at<I>) {
                 using Lay = typename NetT::template layer<I>;
-                kernel::simd::transpose<Lay::in, Lay::out>(p + NetT::param_offsets[I], wt_.data() + NetT::param_offsets[I],
-                                                           w * Lay::in / threads_, (w + 1) * Lay::in / threads_);
+                kernel::simd::transpose<Lay::in, Lay::out>(p + NetT::param_offsets[I], me.wt.data() + NetT::param_offsets[I],
+                                                           0, Lay::in);
               }
             }(),
             ...);
@@ -448,7 +472,7 @@ class DataParallel {
       ctx.step = steps_ * chunks + c;  // masks depend on the chunk, not the thread
       ctx.training = true;
       if constexpr (SimdBackend<Be>) {
-        ctx.transposed = wt_.data();
+        ctx.transposed = me.wt.data();
         ctx.transposed_ready = true;
       }
       if constexpr (split_first) {
@@ -477,28 +501,35 @@ class DataParallel {
     barrier_->arrive_and_wait();
     // 2. This worker's first-layer weight rows over the whole batch (split_first), then the
     // rest of its range summed over the chunks in chunk order; check it all for NaN/Inf.
-    float* out = chunk_grads_.data();  // chunk 0's block receives the sum
+    // The sums go to a block of their own, so that no worker writes lines another wrote.
+    float* out = grad_.data();
     bool poison = false;
     if constexpr (split_first) {
-      constexpr std::size_t full = first_in / panel_rows;
-      for (std::size_t q = me.panel_begin; q < me.panel_end; ++q) {
-        if (q < full)
-          poison |= first_layer_rows<panel_rows>(q);
-        else if constexpr (first_in % panel_rows != 0)
-          poison |= first_layer_rows<first_in % panel_rows>(q);
-      }
+      [&]<std::size_t... G>(std::index_sequence<G...>) {
+        (
+            [&] {
+              constexpr std::size_t r0 = group_row(G), r1 = group_row(G + 1), tail = (r1 - r0) % panel_rows;
+              if (G < me.group_begin || G >= me.group_end) return;
+              std::size_t r = r0;
+              for (; r + panel_rows <= r1; r += panel_rows) poison |= first_layer_rows<panel_rows>(r);
+              if constexpr (tail != 0) poison |= first_layer_rows<tail>(r);
+            }(),
+            ...);
+      }(std::make_index_sequence<groups>{});
     }
     {
       const auto [b, e] = me.range[1];
       std::uint32_t flag = 0;  // the check rides along the last addition
+      const float* g0 = chunk_grads_.data();
       if constexpr (chunks == 1)
-        for (std::size_t k = b; k < e; ++k) flag |= detail::non_finite_bit(out[k]);
+        for (std::size_t k = b; k < e; ++k) flag |= detail::non_finite_bit(out[k] = g0[k]);
       for (std::size_t c = 1; c < chunks; ++c) {
         const float* g = chunk_grads_.data() + c * NetT::param_count;
+        const float* base = c == 1 ? g0 : out;
         if (c + 1 < chunks)
-          for (std::size_t k = b; k < e; ++k) out[k] += g[k];
+          for (std::size_t k = b; k < e; ++k) out[k] = base[k] + g[k];
         else
-          for (std::size_t k = b; k < e; ++k) flag |= detail::non_finite_bit(out[k] += g[k]);
+          for (std::size_t k = b; k < e; ++k) flag |= detail::non_finite_bit(out[k] = base[k] + g[k]);
       }
       poison |= flag != 0;
     }
@@ -523,7 +554,7 @@ class DataParallel {
       const auto [b, e] = me.range[r];
       if (e == b) continue;
       me.opt[r].options() = opt_.options();
-      me.opt[r].update(net_.params().subspan(b, e - b), chunk_grads_.span().subspan(b, e - b),
+      me.opt[r].update(net_.params().subspan(b, e - b), grad_.span().subspan(b, e - b),
                        state_.span().subspan(O::state_blocks * b, O::state_blocks * (e - b)));
     }
   }
@@ -532,9 +563,8 @@ class DataParallel {
   O opt_;
   std::uint64_t seed_;
   std::size_t threads_;
-  AlignedBuffer chunk_grads_, state_, acts_, dout_;
+  AlignedBuffer chunk_grads_, grad_, state_, acts_, dout_;
   AlignedBuffer dz_first_;  ///< split_first: dz of the first layer for the whole batch
-  AlignedBuffer wt_{SimdBackend<Be> ? NetT::param_count : 0};  ///< Wᵀ of Dense layers, refreshed every step
   AlignedBuffer partial_{split_first ? groups * batch * first_out : 0};  ///< per-group x·W of the first layer
   // step_rows: the data set, the batch's rows, the gathered batch, and the typed copy.
   const float* gather_inputs_ = nullptr;
