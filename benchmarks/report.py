@@ -127,6 +127,16 @@ def main():
         notes.append(f"- W6/epoch_b64: ctnn on 2 threads trains the epoch {w6['one_thread']['ns'] / c2:.2f}× faster than "
                      f"on 1 thread (target ≥ 1.8×)" + (f"; PyTorch on 2 threads takes {w6['pytorch_2thread']['ns'] / w6['pytorch_1thread']['ns']:.2f}× "
                      "its 1-thread time" if "pytorch_2thread" in w6 and "pytorch_1thread" in w6 else "") + ".")
+    w6s = workloads.get("W6/train_step_b64", {})
+    sides = [w6s.get(f"one_thread_core{c}_beside_another", {}).get("ns") for c in (0, 1)]
+    if "ctnn" in w6s and "one_thread" in w6s and all(sides):
+        floor = max(sides) / 2
+        notes.append(f"- W6/train_step_b64: with an identical one-thread step running on the other core, a one-thread step "
+                     f"took {fmt_time(sides[0])} on core 0 and {fmt_time(sides[1])} on core 1 (alone: "
+                     f"{fmt_time(w6s['one_thread']['ns'])}). A step split evenly over the two cores ends with its slower "
+                     f"half: no less than {fmt_time(floor)}, i.e. at most {w6s['one_thread']['ns'] / floor:.2f}× the one-thread "
+                     f"step in this run, before any data moves between the cores; the 2-thread step took {fmt_time(w6s['ctnn']['ns'])} "
+                     f"({w6s['one_thread']['ns'] / w6s['ctnn']['ns']:.2f}×).")
     for kind in ("train_step", "inference"):
         w8 = workloads.get(f"W8/{kind}_b262144", {})
         if "ctnn" in w8:

@@ -88,7 +88,9 @@ void wide_first_layer_case(const char* name) {
     auto net = std::make_unique<N>();
     net->init(8);
     DataParallel<T, Threads<0>, Chunks<4>> dp(*net, adam, threads, 5);
+    dp.keep_gradients(grads != nullptr);
     for (int s = 0; s < 20; ++s) dp.step(d.x[s % 4], d.t[s % 4]);
+    EXPECT_EQ(dp.deferred_steps(), 0u) << name;  // every panel applied as computed
     if (grads) grads->assign(dp.gradients().begin(), dp.gradients().end());
     return std::vector<float>(net->params().begin(), net->params().end());
   };
@@ -124,6 +126,7 @@ TEST(DataParallelThreads, CompileTimeThreadCountAndLoss) {
   a->init(3);
   *b = *a;
   DataParallel<SgdTrainer, Threads<2>> dp(*a);
+  dp.keep_gradients(true);
   SgdTrainer ref(*b);
   EXPECT_EQ(dp.threads(), 2u);
   const float l1 = dp.step(d.x[0], d.t[0]), l2 = ref.step(d.x[0], d.t[0]);
@@ -203,6 +206,52 @@ TEST(DataParallelThreads, OverflowingGradientIsCaughtInEveryPanel) {
       for (std::size_t s = 0; s < B; ++s) x[s * 300 + row] = 0.25f;
       EXPECT_NO_THROW(dp.step(x, t));
     }
+}
+
+// A huge but finite input on a row whose weights are zero: its weight-gradient row is
+// finite, but the pre-check cannot prove it (B · max|x| · max|dz| is past FLT_MAX / 4), so
+// that step applies the first layer only after the whole step's check — and still trains
+// like Trainer, bit-identically for every thread count. Every other step applies each
+// panel as it is computed.
+TEST(DataParallelThreads, HugeFiniteInputDefersTheFirstLayerUpdateAndStillTrains) {
+  using N = Net<Input<300>, Dense<40>, Tanh, Dense<2>>;
+  using T = Trainer<N, loss::MSE, optim::SGD, Batch<B>>;
+  constexpr std::size_t row = 150;
+  std::vector<std::vector<float>> xs(6, std::vector<float>(B * 300));
+  for (std::size_t s = 0; s < xs.size(); ++s)
+    for (std::size_t k = 0; k < xs[s].size(); ++k) xs[s][k] = float((k * 7 + s * 13) % 17) / 17.0f - 0.4f;
+  for (auto& x : xs)
+    for (std::size_t i = 0; i < B; ++i) x[i * 300 + row] = 0.0f;
+  xs[3][5 * 300 + row] = 3e38f;  // sample 5 of step 3
+  const std::vector<float> t(B * 2, 3.0f);
+  auto fresh = [] {
+    auto net = std::make_unique<N>();
+    net->init(4);
+    for (std::size_t j = 0; j < 40; ++j) net->params()[row * 40 + j] = 0.0f;
+    return net;
+  };
+  auto train = [&](std::size_t threads) {
+    auto net = fresh();
+    DataParallel<T, Threads<0>, Chunks<3>> dp(*net, {.lr = 1e-3f}, threads);
+    for (std::size_t s = 0; s < xs.size(); ++s) {
+      dp.step(xs[s], t);
+      EXPECT_EQ(dp.deferred_steps(), s < 3 ? 0u : 1u) << threads << " threads, step " << s;
+    }
+    return std::vector<float>(net->params().begin(), net->params().end());
+  };
+  const auto one = train(1);
+  for (std::size_t threads : {2u, 3u}) EXPECT_EQ(train(threads), one) << threads << " threads";
+  auto net = fresh();
+  T ref(*net, {.lr = 1e-3f});
+  for (const auto& x : xs) ref.step(x, t);
+  double worst = 0, moved = 0;
+  for (std::size_t k = 0; k < N::param_count; ++k) {
+    const double r = net->params()[k];
+    worst = std::max(worst, std::abs(one[k] - r) / (1e-3 + std::abs(r)));
+  }
+  for (std::size_t j = 0; j < 40; ++j) moved = std::max(moved, double(std::abs(one[row * 40 + j])));
+  EXPECT_LE(worst, 1e-4);
+  EXPECT_GT(moved, 1e30);  // the huge step was applied
 }
 
 // step_rows (each worker gathers its own chunks from a data set) trains exactly like step

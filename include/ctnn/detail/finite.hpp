@@ -3,6 +3,7 @@
  * @file finite.hpp
  * @brief NaN/±Inf scans over gradient blocks, cheap enough to run on every step.
  */
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstddef>
@@ -29,6 +30,16 @@ inline std::size_t first_non_finite(const float* p, std::size_t n) noexcept {
     if (!std::isfinite(p[k])) return k;
   return n;
 }
+
+/// The largest |p[k]| as its bit pattern (sign cleared), 0 for n = 0: the order of those
+/// patterns is the order of the magnitudes, and NaN/±Inf are exactly the patterns ≥
+/// `non_finite_bits`, so one vectorised integer max answers "finite, and how large".
+inline std::uint32_t max_abs_bits(const float* p, std::size_t n) noexcept {
+  std::uint32_t m = 0;
+  for (std::size_t k = 0; k < n; ++k) m = std::max(m, std::bit_cast<std::uint32_t>(p[k]) & 0x7fffffffu);
+  return m;
+}
+inline constexpr std::uint32_t non_finite_bits = 0x7f800000u;
 
 }  // namespace detail
 CTNN_END_NAMESPACE

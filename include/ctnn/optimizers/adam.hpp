@@ -39,25 +39,32 @@ class AdamImpl {
 
   explicit AdamImpl(Options o = {}) noexcept : opt_(o) {}
 
-  /// One update; `state` holds m then v, each the size of p, zero at the start.
-  void update(std::span<float> p, std::span<const float> g, std::span<float> state) noexcept {
+  /// One step's rule, for kernels that apply it to each gradient vector as they produce it
+  /// (counts the step, like `update`, which is this rule over the block):
+  /// rule(p, g, m, v) on floats or SIMD vectors.
+  auto step_rule() noexcept {
     ++steps_;
     const float b1 = opt_.beta1, b2 = opt_.beta2, lr = opt_.lr, eps = opt_.eps, wd = opt_.weight_decay;
     const double t = static_cast<double>(steps_);
     const float c1 = static_cast<float>(1.0 / (1.0 - std::pow(static_cast<double>(b1), t)));
     const float c2 = static_cast<float>(1.0 / (1.0 - std::pow(static_cast<double>(b2), t)));
-    ctnn::detail::update_lanes<2>(p.size(), p.data(), g.data(), state.data(), state.data() + p.size(),
-                               [=](auto& pk, auto gk, auto& m, auto& v) {
-                                 using std::sqrt;  // xsimd::sqrt by argument-dependent lookup
-                                 using T = std::remove_cvref_t<decltype(gk)>;
-                                 if constexpr (Decoupled)
-                                   pk -= T(lr * wd) * pk;
-                                 else
-                                   gk += T(wd) * pk;
-                                 m = T(b1) * m + T(1.0f - b1) * gk;
-                                 v = T(b2) * v + T(1.0f - b2) * gk * gk;
-                                 pk -= T(lr) * (m * T(c1)) / (sqrt(v * T(c2)) + T(eps));
-                               });
+    auto rule = [=](auto& pk, auto gk, auto& m, auto& v) {
+      using std::sqrt;  // xsimd::sqrt by argument-dependent lookup
+      using T = std::remove_cvref_t<decltype(gk)>;
+      if constexpr (Decoupled)
+        pk -= T(lr * wd) * pk;
+      else
+        gk += T(wd) * pk;
+      m = T(b1) * m + T(1.0f - b1) * gk;
+      v = T(b2) * v + T(1.0f - b2) * gk * gk;
+      pk -= T(lr) * (m * T(c1)) / (sqrt(v * T(c2)) + T(eps));
+    };
+    return ctnn::detail::StepRule<decltype(rule)>{rule, 2};
+  }
+
+  /// One update; `state` holds m then v, each the size of p, zero at the start.
+  void update(std::span<float> p, std::span<const float> g, std::span<float> state) noexcept {
+    ctnn::detail::update_lanes<2>(p.size(), p.data(), g.data(), state.data(), state.data() + p.size(), step_rule().rule);
   }
 
   Options& options() noexcept { return opt_; }

@@ -32,25 +32,34 @@ class SGD {
 
   explicit SGD(Options o = {}) noexcept : opt_(o) {}
 
-  /// One update; `state` is the velocity block, zero at the start.
-  void update(std::span<float> p, std::span<const float> g, std::span<float> state) noexcept {
+  /// One step's rule, for kernels that apply it to each gradient vector as they produce it
+  /// (counts the step, like `update`, which is this rule over the block):
+  /// rule(p, g, s0, s1) on floats or SIMD vectors updates p and the velocity s0, which is
+  /// read and written only when `states` is 1 (momentum > 0).
+  auto step_rule() noexcept {
     const float lr = opt_.lr, mu = opt_.momentum, wd = opt_.weight_decay;
     const bool nesterov = opt_.nesterov;
-    if (mu == 0.0f) {
-      ctnn::detail::update_lanes<0>(p.size(), p.data(), g.data(), nullptr, nullptr, [=](auto& pk, auto gk, auto&, auto&) {
-        using T = std::remove_cvref_t<decltype(gk)>;
-        pk -= T(lr) * (gk + T(wd) * pk);
-      });
-    } else {
-      ctnn::detail::update_lanes<1>(p.size(), p.data(), g.data(), state.data(), nullptr,
-                                 [=](auto& pk, auto gk, auto& v, auto&) {
-                                   using T = std::remove_cvref_t<decltype(gk)>;
-                                   gk += T(wd) * pk;
-                                   v = T(mu) * v + gk;
-                                   pk -= T(lr) * (nesterov ? gk + T(mu) * v : v);
-                                 });
-    }
     ++steps_;
+    auto rule = [=](auto& pk, auto gk, auto& v, auto&) {
+      using T = std::remove_cvref_t<decltype(gk)>;
+      if (mu == 0.0f) {
+        pk -= T(lr) * (gk + T(wd) * pk);
+        return;
+      }
+      gk += T(wd) * pk;
+      v = T(mu) * v + gk;
+      pk -= T(lr) * (nesterov ? gk + T(mu) * v : v);
+    };
+    return ctnn::detail::StepRule<decltype(rule)>{rule, mu == 0.0f ? 0u : 1u};
+  }
+
+  /// One update; `state` is the velocity block, zero at the start.
+  void update(std::span<float> p, std::span<const float> g, std::span<float> state) noexcept {
+    const auto step = step_rule();
+    if (step.states == 0)
+      ctnn::detail::update_lanes<0>(p.size(), p.data(), g.data(), nullptr, nullptr, step.rule);
+    else
+      ctnn::detail::update_lanes<1>(p.size(), p.data(), g.data(), state.data(), nullptr, step.rule);
   }
 
   Options& options() noexcept { return opt_; }

@@ -13,6 +13,13 @@
 CTNN_BEGIN_NAMESPACE
 namespace detail {
 
+/// An optimizer's rule for one step (see SGD::step_rule) and how many state arrays it uses.
+template <class Rule>
+struct StepRule {
+  Rule rule;
+  unsigned states;
+};
+
 /**
  * @brief For k in [0, n): rule(p[k], g[k], s0[k], s1[k]), updating p and the first
  * `States` state arrays (0, 1 or 2) in place; unused state arguments are zeros.

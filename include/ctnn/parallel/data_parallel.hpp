@@ -30,6 +30,7 @@
  */
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -254,6 +255,7 @@ class DataParallel {
       return L::template value_and_gradient<out_n, chunk>(out, static_cast<const Tt*>(t) + c * chunk * targets_per_sample, d);
     };
     crew_.run(0);
+    gradients_kept_ = keep_gradients_;
     double loss = 0;
     for (double l : chunk_loss_) loss += l;  // fixed order
     loss /= chunks;
@@ -278,8 +280,26 @@ class DataParallel {
 
   std::size_t threads() const noexcept { return threads_; }
   std::size_t steps() const noexcept { return steps_; }
-  /// The last step's reduced gradients (the chunks' blocks summed in chunk order).
-  std::span<const float> gradients() const noexcept { return grad_.span(); }
+  /// Steps whose first-layer update had to wait for the whole step's NaN/Inf check (a split
+  /// first layer whose gradient could not be proven finite in advance: a non-finite or very
+  /// large input, or a gradient that is or may become non-finite) — one more pass over that
+  /// gradient each. 0 in ordinary training.
+  std::size_t deferred_steps() const noexcept { return deferred_; }
+  /**
+   * @brief Whether steps keep the whole reduced gradient for `gradients()` (off by default).
+   * Off, the first layer's weight gradient of a split first layer is applied panel by
+   * panel as it is computed and never stored — a pass over its 4·in·out bytes fewer per step.
+   */
+  void keep_gradients(bool on) noexcept { keep_gradients_ = on; }
+  /**
+   * @brief The last step's reduced gradients (the chunks' blocks summed in chunk order).
+   * @throws ctnn::Error unless the last step ran with `keep_gradients(true)`.
+   */
+  std::span<const float> gradients() const {
+    if (!gradients_kept_)
+      detail::raise("ctnn::DataParallel::gradients: the last step did not keep them; call keep_gradients(true) before it");
+    return grad_.span();
+  }
   /// Its options (e.g. the learning rate) are copied to every worker's optimizer each step.
   O& optimizer() noexcept { return opt_; }
   /// The outputs for the last batch (B·output_size values, in sample order).
@@ -354,6 +374,10 @@ class DataParallel {
     /// (split_first), [1] a slice of the others, which it first sums over the chunks.
     std::array<Range, 2> range{};
     std::size_t group_begin = 0, group_end = 0;  ///< first-layer row groups it owns
+    /// split_first: one panel of the first layer's weight gradient, applied as soon as it
+    /// is computed when the step's pre-check allows (see `apply_first_layer_at_once`).
+    AlignedBuffer panel{split_first ? panel_rows * first_out : 0};
+    std::uint32_t x_bits = 0;  ///< max |x| (as bits) over its rows of the batch's inputs
     std::size_t bad = no_bad;        ///< first non-finite gradient in the range
   };
 
@@ -370,15 +394,94 @@ class DataParallel {
     }
   };
 
+  /// Applies one optimizer step to each gradient vector as the product makes it (the
+  /// parameters and state of rows [r0, r0 + Rows), state laid out per panel), while the
+  /// FMAs of the next run: no pass of its own over the parameters; `keep` also stores dW.
+  template <class Rule>
+  struct UpdateEpilogue {
+    using V = kernel::simd::vec<Be>;
+    float* p;
+    float* s0;
+    float* s1;
+    float* keep;
+    Rule rule;
+    unsigned states;
+    template <std::size_t L>
+    void store(V acc, std::size_t m, std::size_t j) noexcept {
+      const std::size_t k = m * first_out + j;
+      if (keep != nullptr) kernel::simd::store_n<L>(Be{}, keep + k, acc);
+      V pv = kernel::simd::load_n<L>(Be{}, p + k), a(0.0f), b(0.0f);
+      if (states >= 1) a = kernel::simd::load_n<L>(Be{}, s0 + k);
+      if (states >= 2) b = kernel::simd::load_n<L>(Be{}, s1 + k);
+      rule(pv, acc, a, b);
+      kernel::simd::store_n<L>(Be{}, p + k, pv);
+      if (states >= 1) kernel::simd::store_n<L>(Be{}, s0 + k, a);
+      if (states >= 2) kernel::simd::store_n<L>(Be{}, s1 + k, b);
+    }
+  };
+
   /// Rows [r0, r0 + Rows) of the first layer's weight gradient over the whole batch, stored
-  /// (not added) into chunk 0's block: dW[r][j] = Σ_s x[s][r] · dz[s][j].
+  /// (not added) at `to` (row-major, first_out per row): dW[r][j] = Σ_s x[s][r] · dz[s][j].
   /// @return whether a stored value may be NaN/±Inf.
   template <std::size_t Rows>
-  bool first_layer_rows(std::size_t r0) {
+  bool first_layer_rows(std::size_t r0, float* to) {
     using S = kernel::simd::GemmShape<Rows, first_out, batch, 1, first_in, first_out>;
-    StoreCheckEpilogue epi{grad_.data() + r0 * first_out};
+    StoreCheckEpilogue epi{to};
     kernel::simd::gemm<S>(Be{}, x_ + r0, dz_first_.data(), epi);
     return xsimd::any(epi.poison);
+  }
+
+  /// Calls f.template operator()<Rows>(r0) for each panel of this worker's first-layer
+  /// groups: panels of panel_rows from each group's first row, then the group's tail.
+  /// Fixed at compile time, so the same panels for every thread count.
+  template <class F>
+  void for_each_panel(const Worker& me, F&& f) {
+    [&]<std::size_t... G>(std::index_sequence<G...>) {
+      (
+          [&] {
+            constexpr std::size_t r0 = group_row(G), r1 = group_row(G + 1), tail = (r1 - r0) % panel_rows;
+            if (G < me.group_begin || G >= me.group_end) return;
+            std::size_t r = r0;
+            for (; r + panel_rows <= r1; r += panel_rows) f.template operator()<panel_rows>(r);
+            if constexpr (tail != 0) f.template operator()<tail>(r);
+          }(),
+          ...);
+    }(std::make_index_sequence<groups>{});
+  }
+
+  /// Applies the optimizer to the first-layer rows [r0, r0 + Rows) with gradient `g`, as
+  /// one of the panels of this step (`o` is a copy made before the first: every panel
+  /// steps from the same state, e.g. Adam's count). State is laid out per panel.
+  template <std::size_t Rows>
+  void update_first_layer_rows(O o, std::size_t r0, const float* g, O& after) {
+    const std::size_t b = r0 * first_out, n = Rows * first_out;
+    o.update(net_.params().subspan(b, n), std::span<const float>(g, n), state_.span().subspan(O::state_blocks * b, O::state_blocks * n));
+    after = o;
+  }
+
+  /**
+   * Whether every gradient of this step is provably finite before any is summed, so that
+   * the first layer's weight rows may be updated as each panel of their gradient is
+   * computed, before the other workers have checked theirs ("a non-finite gradient changes
+   * nothing" still holds): the loss and every chunk's other gradients are finite, the latter
+   * at most FLT_MAX / (2C) so that their sums are too, and |dW| ≤ B · max|x| · max|dz| stays
+   * below FLT_MAX / 4 with every x and dz finite. Computed alike by every worker from what
+   * all of them published before the barrier; when false the step checks, then updates.
+   */
+  bool apply_first_layer_at_once() const noexcept {
+    constexpr float g_limit = std::numeric_limits<float>::max() / static_cast<float>(2 * chunks);
+    double x_max = 0, dz_max = 0;
+    for (const auto& wk : workers_) {
+      if (wk->x_bits >= detail::non_finite_bits) return false;
+      x_max = std::max(x_max, double(std::bit_cast<float>(wk->x_bits)));
+    }
+    for (std::size_t c = 0; c < chunks; ++c) {
+      if (!std::isfinite(chunk_loss_[c]) || chunk_dz_bits_[c] >= detail::non_finite_bits ||
+          chunk_g_bits_[c] > std::bit_cast<std::uint32_t>(g_limit))
+        return false;
+      dz_max = std::max(dz_max, double(std::bit_cast<float>(chunk_dz_bits_[c])));
+    }
+    return double(batch) * x_max * dz_max <= double(std::numeric_limits<float>::max()) / 4;
   }
 
   /// Group G's partial forward product over the whole batch: x[:, rows] · W[rows, :].
@@ -453,11 +556,17 @@ class DataParallel {
             ...);
       }(std::make_index_sequence<NetT::layer_count>{});
     }
-    // ... and its groups' partial products of the first layer's forward.
-    if constexpr (split_first)
+    // ... and its groups' partial products of the first layer's forward, and the largest
+    // |x| over its rows (for the pre-check of step 2).
+    if constexpr (split_first) {
       [&]<std::size_t... G>(std::index_sequence<G...>) {
         ((G >= me.group_begin && G < me.group_end ? first_layer_partial<G>(p) : void()), ...);
       }(std::make_index_sequence<groups>{});
+      const std::size_t i0 = group_row_rt(me.group_begin), i1 = group_row_rt(me.group_end);
+      std::uint32_t xb = 0;
+      for (std::size_t smp = 0; smp < batch; ++smp) xb = std::max(xb, detail::max_abs_bits(x_ + smp * first_in + i0, i1 - i0));
+      me.x_bits = xb;
+    }
     if constexpr (SimdBackend<Be>) barrier_->arrive_and_wait();
     // 1. Chunks w, w + T, w + 2T, ...: forward, loss gradient, backward into the chunk's block.
     for (std::size_t c = w; c < chunks; c += threads_) {
@@ -492,6 +601,8 @@ class DataParallel {
         const float* y = acts + NetT::activation_offsets[Plan::length[0] - 1] * chunk;
         kernel::simd::activation_gradient<first_out, chunk, Act>(Be{}, z, y, dy0, dz_first_.data() + c * chunk * first_out,
                                                                  g + first_weights);
+        chunk_dz_bits_[c] = detail::max_abs_bits(dz_first_.data() + c * chunk * first_out, chunk * first_out);
+        chunk_g_bits_[c] = detail::max_abs_bits(g + first_weights, NetT::param_count - first_weights);
       } else if constexpr (SimdBackend<Be>) {
         fused_backward_pass<NetT, chunk>(Be{}, p, x, acts, d, g, s0, s1, ctx.scratch, ctx);
       } else {
@@ -504,18 +615,36 @@ class DataParallel {
     // The sums go to a block of their own, so that no worker writes lines another wrote.
     float* out = grad_.data();
     bool poison = false;
+    [[maybe_unused]] bool at_once = false;
     if constexpr (split_first) {
-      [&]<std::size_t... G>(std::index_sequence<G...>) {
-        (
-            [&] {
-              constexpr std::size_t r0 = group_row(G), r1 = group_row(G + 1), tail = (r1 - r0) % panel_rows;
-              if (G < me.group_begin || G >= me.group_end) return;
-              std::size_t r = r0;
-              for (; r + panel_rows <= r1; r += panel_rows) poison |= first_layer_rows<panel_rows>(r);
-              if constexpr (tail != 0) poison |= first_layer_rows<tail>(r);
-            }(),
-            ...);
-      }(std::make_index_sequence<groups>{});
+      // When the pre-check proves every gradient finite, each panel is applied as soon as
+      // it is computed (from L1, and not stored unless kept); else stored, checked, and
+      // applied in step 3 if the whole step is clean.
+      at_once = apply_first_layer_at_once();
+      if (w == 0 && !at_once) ++deferred_;
+      me.opt[0].options() = opt_.options();
+      const O before = me.opt[0];
+      for_each_panel(me, [&]<std::size_t Rows>(std::size_t r0) {
+        if (!at_once) {
+          poison |= first_layer_rows<Rows>(r0, out + r0 * first_out);
+          return;
+        }
+        if constexpr (requires(O o) { o.step_rule(); }) {
+          O o = before;
+          const auto step = o.step_rule();
+          const std::size_t b = r0 * first_out, n = Rows * first_out;
+          float* st = state_.data() + O::state_blocks * b;
+          UpdateEpilogue<decltype(step.rule)> epi{net_.params().data() + b, st, st + n,
+                                                  keep_gradients_ ? out + b : nullptr, step.rule, step.states};
+          using S = kernel::simd::GemmShape<Rows, first_out, batch, 1, first_in, first_out>;
+          kernel::simd::gemm<S>(Be{}, x_ + r0, dz_first_.data(), epi);
+          me.opt[0] = o;
+        } else {  // an optimizer with update() alone: each panel from L1 right after its product
+          float* to = keep_gradients_ ? out + r0 * first_out : me.panel.data();
+          first_layer_rows<Rows>(r0, to);
+          update_first_layer_rows<Rows>(before, r0, to, me.opt[0]);
+        }
+      });
     }
     {
       const auto [b, e] = me.range[1];
@@ -550,11 +679,16 @@ class DataParallel {
     clean = std::isfinite(loss);
     for (const auto& other : workers_) clean = clean && other->bad == no_bad;
     if (!clean) return;
-    for (std::size_t r = 0; r < 2; ++r) {
-      const auto [b, e] = me.range[r];
-      if (e == b) continue;
-      me.opt[r].options() = opt_.options();
-      me.opt[r].update(net_.params().subspan(b, e - b), grad_.span().subspan(b, e - b),
+    if constexpr (split_first)
+      if (!at_once) {
+        const O before = me.opt[0];
+        for_each_panel(me, [&]<std::size_t Rows>(std::size_t r0) {
+          update_first_layer_rows<Rows>(before, r0, out + r0 * first_out, me.opt[0]);
+        });
+      }
+    if (const auto [b, e] = me.range[1]; e > b) {
+      me.opt[1].options() = opt_.options();
+      me.opt[1].update(net_.params().subspan(b, e - b), grad_.span().subspan(b, e - b),
                        state_.span().subspan(O::state_blocks * b, O::state_blocks * (e - b)));
     }
   }
@@ -574,6 +708,11 @@ class DataParallel {
   std::unique_ptr<std::byte[]> gathered_t_;  ///< B·targets_per_sample targets of up to 8 bytes
   void (*gather_)(DataParallel&, std::size_t) = nullptr;
   std::array<double, chunks> chunk_loss_{};
+  /// split_first: max |dz| of the first layer, and max |g| over the other gradients, per
+  /// chunk (as bits; see detail::max_abs_bits), for the pre-check of step 2.
+  std::array<std::uint32_t, chunks> chunk_dz_bits_{}, chunk_g_bits_{};
+  bool keep_gradients_ = false, gradients_kept_ = false;
+  std::size_t deferred_ = 0;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<pipeline_detail::Barrier> barrier_;
   const float* x_ = nullptr;
