@@ -23,7 +23,9 @@
  * group order, then bias and activation); each chunk stores only dz = dy ⊙ act' of the
  * first layer; after the next barrier the owner computes its rows of dW = xᵀ dz over the
  * whole batch — a reduce-scatter done by the product itself, with no zeroing and no chunk
- * sums — checking them for NaN/Inf in the store epilogue, and later updates them. Groups
+ * sums. When a pre-check proves every gradient of the step finite, the optimizer's rule is
+ * applied to each gradient vector in the product's epilogue (dW never goes to memory);
+ * otherwise the rows are stored, checked, and updated after the barrier. Groups
  * and panels are fixed at compile time, so this too is independent of the thread count.
  * The other Dense layers' Wᵀ (for their input gradients) is transposed once per step by
  * each worker into its own copy. Details and figures: docs/parallelism.md.
