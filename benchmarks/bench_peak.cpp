@@ -57,16 +57,12 @@ BENCHMARK(read_bandwidth<960>)->Name("Machine/read_bandwidth/960KB");
 // each its own buffer, starting together (bytes per second over both). When the two figures
 // are close, the cores share that bandwidth: memory-bound phases that two data-parallel
 // workers run at the same moment (the W6 step's weight streams and update) cannot speed up.
-#include <atomic>
+#include <ctnn/parallel/threading.hpp>
 #include <pthread.h>
+
+#include <atomic>
 #include <thread>
 namespace {
-void pin_self(int core) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(core % std::max(1u, std::thread::hardware_concurrency()), &set);
-  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
 void read_bandwidth_two_cores(benchmark::State& state) {
   constexpr std::size_t bytes = 2048 * 1024;
   cpu_set_t saved;
@@ -74,7 +70,7 @@ void read_bandwidth_two_cores(benchmark::State& state) {
   std::atomic<std::int64_t> go{0}, done{0};  // round r starts when go = r; done counts the other's rounds
   std::atomic<bool> stop{false};
   std::thread other([&] {
-    pin_self(1);
+    ctnn::pipeline_detail::pin_to_core(1);
     const Buffer buf(bytes / sizeof(float), 1e-3f);
     for (std::int64_t r = 1;; ++r) {
       while (go.load(std::memory_order_acquire) < r) std::this_thread::yield();
@@ -83,7 +79,7 @@ void read_bandwidth_two_cores(benchmark::State& state) {
       done.store(r, std::memory_order_release);
     }
   });
-  pin_self(0);
+  ctnn::pipeline_detail::pin_to_core(0);
   const Buffer buf(bytes / sizeof(float), 1e-3f);
   std::int64_t r = 0;
   for (auto _ : state) {

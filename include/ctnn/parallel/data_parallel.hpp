@@ -151,11 +151,11 @@ class DataParallel {
         return v == threads_ ? to : std::min(to, from + ((to - from) * v / threads_ + 63) / 64 * 64);
       };
       if constexpr (split_first) {
-        // Whole groups of first-layer rows, and a
-        // slice of the rest of the block (34K floats of 235K for the Fashion-MNIST MLP).
+        // Whole groups of first-layer rows, and a slice of the rest of the block (34K
+        // floats of 235K for the Fashion-MNIST MLP).
         me.group_begin = share(w, threads_, groups);
         me.group_end = share(w + 1, threads_, groups);
-        me.range[0] = {group_row_rt(me.group_begin) * first_out, group_row_rt(me.group_end) * first_out};
+        me.range[0] = {group_row(me.group_begin) * first_out, group_row(me.group_end) * first_out};
         me.range[1] = {slice(first_weights, NetT::param_count, w), slice(first_weights, NetT::param_count, w + 1)};
       } else {
         me.range[1] = {slice(0, NetT::param_count, w), slice(0, NetT::param_count, w + 1)};
@@ -229,7 +229,7 @@ class DataParallel {
                         self.gathered_x_.data() + s * NetT::input_size);
         }
       if constexpr (split_first) {
-        const std::size_t i0 = group_row_rt(me.group_begin), i1 = group_row_rt(me.group_end);
+        const std::size_t i0 = group_row(me.group_begin), i1 = group_row(me.group_end);
         for (std::size_t s = 0; s < batch; ++s)
           std::copy(self.gather_inputs_ + self.gather_rows_[s] * NetT::input_size + i0,
                     self.gather_inputs_ + self.gather_rows_[s] * NetT::input_size + i1,
@@ -284,8 +284,9 @@ class DataParallel {
   std::size_t steps() const noexcept { return steps_; }
   /// Steps whose first-layer update had to wait for the whole step's NaN/Inf check (a split
   /// first layer whose gradient could not be proven finite in advance: a non-finite or very
-  /// large input, or a gradient that is or may become non-finite) — one more pass over that
-  /// gradient each. 0 in ordinary training.
+  /// large input, or a gradient that is or may become non-finite; or every step, for an
+  /// optimizer without `step_rule()`) — one more pass over that gradient each. 0 in
+  /// ordinary training with optim::SGD or optim::Adam.
   std::size_t deferred_steps() const noexcept { return deferred_; }
   /**
    * @brief Whether steps keep the whole reduced gradient for `gradients()` (off by default).
@@ -355,14 +356,6 @@ class DataParallel {
   static constexpr std::size_t group_row(std::size_t g) {
     return g >= groups ? first_in : std::min(first_in, (g * first_in + groups * row_quantum / 2) / (groups * row_quantum) * row_quantum);
   }
-  static std::size_t group_row_rt(std::size_t g) noexcept {
-    static constexpr auto rows = [] {
-      std::array<std::size_t, groups + 1> r{};
-      for (std::size_t i = 0; i <= groups; ++i) r[i] = group_row(i);
-      return r;
-    }();
-    return rows[g];
-  }
 
   struct Range {
     std::size_t begin = 0, end = 0;
@@ -376,9 +369,6 @@ class DataParallel {
     /// (split_first), [1] a slice of the others, which it first sums over the chunks.
     std::array<Range, 2> range{};
     std::size_t group_begin = 0, group_end = 0;  ///< first-layer row groups it owns
-    /// split_first: one panel of the first layer's weight gradient, applied as soon as it
-    /// is computed when the step's pre-check allows (see `apply_first_layer_at_once`).
-    AlignedBuffer panel{split_first ? panel_rows * first_out : 0};
     std::uint32_t x_bits = 0;  ///< max |x| (as bits) over its rows of the batch's inputs
     std::size_t bad = no_bad;        ///< first non-finite gradient in the range
   };
@@ -453,7 +443,8 @@ class DataParallel {
 
   /// Applies the optimizer to the first-layer rows [r0, r0 + Rows) with gradient `g`, as
   /// one of the panels of this step (`o` is a copy made before the first: every panel
-  /// steps from the same state, e.g. Adam's count). State is laid out per panel.
+  /// steps from the same state, e.g. Adam's count). State is laid out per panel, as in
+  /// UpdateEpilogue.
   template <std::size_t Rows>
   void update_first_layer_rows(O o, std::size_t r0, const float* g, O& after) {
     const std::size_t b = r0 * first_out, n = Rows * first_out;
@@ -564,7 +555,7 @@ class DataParallel {
       [&]<std::size_t... G>(std::index_sequence<G...>) {
         ((G >= me.group_begin && G < me.group_end ? first_layer_partial<G>(p) : void()), ...);
       }(std::make_index_sequence<groups>{});
-      const std::size_t i0 = group_row_rt(me.group_begin), i1 = group_row_rt(me.group_end);
+      const std::size_t i0 = group_row(me.group_begin), i1 = group_row(me.group_end);
       std::uint32_t xb = 0;
       for (std::size_t smp = 0; smp < batch; ++smp) xb = std::max(xb, detail::max_abs_bits(x_ + smp * first_in + i0, i1 - i0));
       me.x_bits = xb;
@@ -619,10 +610,11 @@ class DataParallel {
     bool poison = false;
     [[maybe_unused]] bool at_once = false;
     if constexpr (split_first) {
-      // When the pre-check proves every gradient finite, each panel is applied as soon as
-      // it is computed (from L1, and not stored unless kept); else stored, checked, and
-      // applied in step 3 if the whole step is clean.
-      at_once = apply_first_layer_at_once();
+      // When the pre-check proves every gradient finite, the optimizer's rule is applied
+      // to each gradient vector in the product's epilogue (dW is stored only if kept);
+      // else stored, checked, and applied in step 3 if the whole step is clean.
+      constexpr bool fusable = requires(O o) { o.step_rule(); };
+      at_once = fusable && apply_first_layer_at_once();
       if (w == 0 && !at_once) ++deferred_;
       me.opt[0].options() = opt_.options();
       const O before = me.opt[0];
@@ -631,7 +623,7 @@ class DataParallel {
           poison |= first_layer_rows<Rows>(r0, out + r0 * first_out);
           return;
         }
-        if constexpr (requires(O o) { o.step_rule(); }) {
+        if constexpr (fusable) {
           O o = before;
           const auto step = o.step_rule();
           const std::size_t b = r0 * first_out, n = Rows * first_out;
@@ -641,10 +633,6 @@ class DataParallel {
           using S = kernel::simd::GemmShape<Rows, first_out, batch, 1, first_in, first_out>;
           kernel::simd::gemm<S>(Be{}, x_ + r0, dz_first_.data(), epi);
           me.opt[0] = o;
-        } else {  // an optimizer with update() alone: each panel from L1 right after its product
-          float* to = keep_gradients_ ? out + r0 * first_out : me.panel.data();
-          first_layer_rows<Rows>(r0, to);
-          update_first_layer_rows<Rows>(before, r0, to, me.opt[0]);
         }
       });
     }
