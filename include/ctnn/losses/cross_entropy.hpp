@@ -39,14 +39,19 @@ struct SoftmaxCrossEntropy {
       const T* zs = z + s * N;
       T m = zs[0];
       for (std::size_t i = 1; i < N; ++i) m = zs[i] > m ? zs[i] : m;
+      T* ds = dz != nullptr ? dz + s * N : nullptr;
       T sum = 0;
-      for (std::size_t i = 0; i < N; ++i) sum += std::exp(zs[i] - m);
+      for (std::size_t i = 0; i < N; ++i) {  // one exp per logit: softmax = e / Σe
+        const T e = std::exp(zs[i] - m);
+        sum += e;
+        if (ds != nullptr) ds[i] = e;
+      }
       const T lse = m + std::log(sum);
       const auto label = static_cast<std::size_t>(labels[s]);
       total += lse - zs[label];
-      if (dz != nullptr) {
-        T* ds = dz + s * N;
-        for (std::size_t i = 0; i < N; ++i) ds[i] = std::exp(zs[i] - lse) / T(B);
+      if (ds != nullptr) {
+        const T scale = T(1) / (sum * T(B));
+        for (std::size_t i = 0; i < N; ++i) ds[i] *= scale;
         ds[label] -= T(1) / T(B);
       }
     }

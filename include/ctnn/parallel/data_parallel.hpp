@@ -88,6 +88,34 @@ template <class Lay>
 struct dense_dims<Lay, true> {
   static constexpr std::size_t in = Lay::in, out = Lay::out;
 };
+/// A network of exactly three fused Dense nodes (Dense, activations, Dense, activations,
+/// Dense[, activations]) on a SIMD backend: the sizes and parameter offsets of its second
+/// and third nodes; else placeholders.
+template <class NetT, bool On>
+struct mlp3_dims {
+  static constexpr std::size_t mid = 1, w2 = 0, b2 = 0, w3 = 0, b3 = 0;
+  using act1 = detail::node_activation<NetT, 0>;
+  using act2 = act1;
+};
+template <class NetT>
+struct mlp3_dims<NetT, true> {
+  using P = FusionPlan<NetT>;
+  using L1 = typename NetT::template layer<P::first[1]>;
+  using L2 = typename NetT::template layer<P::first[2]>;
+  static constexpr std::size_t mid = L1::out;
+  static constexpr std::size_t w2 = NetT::param_offsets[P::first[1]], b2 = w2 + L1::weight_count;
+  static constexpr std::size_t w3 = NetT::param_offsets[P::first[2]], b3 = w3 + L2::weight_count;
+  using act1 = detail::node_activation<NetT, 1>;
+  using act2 = detail::node_activation<NetT, 2>;
+};
+template <class NetT, bool SplitFirst>
+constexpr bool is_mlp3() {
+  using P = FusionPlan<NetT>;
+  if constexpr (!SplitFirst || P::count != 3)
+    return false;
+  else
+    return P::template dense_at<P::first[1]> && P::template dense_at<P::first[2]>;
+}
 constexpr std::size_t default_chunks(std::size_t b) {
   for (std::size_t c = std::min<std::size_t>(b, 4); c > 1; --c)
     if (b % c == 0) return c;
@@ -131,12 +159,12 @@ class DataParallel {
         opt_(opts),
         seed_(seed),
         threads_(threads),
-        chunk_grads_(chunks * NetT::param_count),
+        chunk_grads_(split_mlp ? 0 : chunks * NetT::param_count),
         grad_(NetT::param_count),
         state_(O::state_blocks * NetT::param_count),
-        acts_(chunks * NetT::activation_count * chunk),
-        dout_(chunks * out_n * chunk),
-        dz_first_(split_first ? batch * first_out : 0) {
+        acts_(split_mlp ? 0 : chunks * NetT::activation_count * chunk),
+        dout_(split_mlp ? 0 : chunks * out_n * chunk),
+        dz_first_(split_first && !split_mlp ? batch * first_out : 0) {
     static_assert(ThreadsT::count <= chunks, "ctnn::DataParallel: more threads than chunks; raise Chunks<C>");
     if (threads_ == 0 || threads_ > chunks)
       detail::raise("ctnn::DataParallel: thread count " + std::to_string(threads_) + " outside [1, " +
@@ -220,14 +248,19 @@ class DataParallel {
       const auto* src = static_cast<const Tt*>(self.gather_targets_);
       auto* dst = reinterpret_cast<Tt*>(self.gathered_t_.get());
       const Worker& me = *self.workers_[w];
-      for (std::size_t c = w; c < chunks; c += self.threads_)
-        for (std::size_t s = c * chunk; s < (c + 1) * chunk; ++s) {
-          const std::size_t r = self.gather_rows_[s];
-          std::copy_n(src + r * targets_per_sample, targets_per_sample, dst + s * targets_per_sample);
-          if constexpr (!split_first)
-            std::copy_n(self.gather_inputs_ + r * NetT::input_size, NetT::input_size,
-                        self.gathered_x_.data() + s * NetT::input_size);
-        }
+      if constexpr (split_mlp)  // every worker needs every target (each computes the loss)
+        for (std::size_t s = 0; s < batch; ++s)
+          std::copy_n(src + std::size_t{self.gather_rows_[s]} * targets_per_sample, targets_per_sample,
+                      reinterpret_cast<Tt*>(me.targets.get()) + s * targets_per_sample);
+      else
+        for (std::size_t c = w; c < chunks; c += self.threads_)
+          for (std::size_t s = c * chunk; s < (c + 1) * chunk; ++s) {
+            const std::size_t r = self.gather_rows_[s];
+            std::copy_n(src + r * targets_per_sample, targets_per_sample, dst + s * targets_per_sample);
+            if constexpr (!split_first)
+              std::copy_n(self.gather_inputs_ + r * NetT::input_size, NetT::input_size,
+                          self.gathered_x_.data() + s * NetT::input_size);
+          }
       if constexpr (split_first) {
         const std::size_t i0 = group_row(me.group_begin), i1 = group_row(me.group_end);
         for (std::size_t s = 0; s < batch; ++s)
@@ -308,6 +341,10 @@ class DataParallel {
   /// The outputs for the last batch (B·output_size values, in sample order).
   std::vector<float> outputs() const {
     std::vector<float> y(batch * out_n);
+    if constexpr (split_mlp) {
+      std::copy_n(workers_[0]->y3.data(), batch * out_n, y.data());
+      return y;
+    }
     for (std::size_t c = 0; c < chunks; ++c)
       std::copy_n(acts_.data() + (c * NetT::activation_count + NetT::activation_offsets[NetT::layer_count - 1]) * chunk,
                   chunk * out_n, y.data() + c * chunk * out_n);
@@ -357,6 +394,32 @@ class DataParallel {
     return g >= groups ? first_in : std::min(first_in, (g * first_in + groups * row_quantum / 2) / (groups * row_quantum) * row_quantum);
   }
 
+  /// A network of three Dense nodes (the Fashion-MNIST MLP) is split across the workers by
+  /// its weights, not its samples: the first and the second node both by their input rows
+  /// (the second's rows are the first's output columns), so each worker updates contiguous
+  /// rows of both matrices and no gradient is summed over chunks; the small third node is
+  /// computed by every worker for the whole batch. Each step moves only partial products
+  /// between the cores: x·W₁ by row group (B × first_out each), h₁·W₂ by row group (B × mid
+  /// each), and each group's columns of the first node's input gradient (B × first_out in all).
+  static constexpr bool split_mlp = dp_detail::is_mlp3<NetT, split_first>();
+  using M3 = dp_detail::mlp3_dims<NetT, split_mlp>;
+  using Act0 = detail::node_activation<NetT, 0>;
+  using Act1 = typename M3::act1;
+  using Act2 = typename M3::act2;
+  static constexpr std::size_t mid = M3::mid;  ///< the second node's width
+  /// The second node's input rows (the first node's outputs) are cut into `groups` near-equal
+  /// groups of multiples of 16; group g belongs to the worker that owns first-layer row group
+  /// g. Fixed at compile time like the row groups: the same products for every thread count.
+  static constexpr std::size_t hid_quantum = 16;
+  static constexpr std::size_t group_hid(std::size_t g) {
+    return g >= groups ? first_out
+                       : std::min(first_out, (g * first_out + groups * hid_quantum / 2) / (groups * hid_quantum) * hid_quantum);
+  }
+  template <class Act>
+  static constexpr std::size_t if_needs_input(std::size_t n) {
+    return split_mlp && kernel::simd::vector_activation<Act>::needs_input ? n : 0;
+  }
+
   struct Range {
     std::size_t begin = 0, end = 0;
   };
@@ -371,6 +434,17 @@ class DataParallel {
     std::size_t group_begin = 0, group_end = 0;  ///< first-layer row groups it owns
     std::uint32_t x_bits = 0;  ///< max |x| (as bits) over its rows of the batch's inputs
     std::size_t bad = no_bad;        ///< first non-finite gradient in the range
+    // split_mlp: what every worker computes for the whole batch, each its own copy (both
+    // hidden layers' outputs and gradients, the logits and theirs, the biases' gradients),
+    // and Wᵀ of its rows of the second node and of the whole third.
+    static constexpr std::size_t h_n = split_mlp ? batch * first_out : 0, m_n = split_mlp ? batch * mid : 0,
+                                 o_n = split_mlp ? batch * out_n : 0;
+    AlignedBuffer h1{h_n}, z1{if_needs_input<Act0>(h_n)}, dz1{h_n};
+    AlignedBuffer h2{m_n}, z2{if_needs_input<Act1>(m_n)}, dz2{m_n};
+    AlignedBuffer y3{o_n}, z3{if_needs_input<Act2>(o_n)}, dz3{o_n}, db{split_mlp ? first_out + mid + out_n : 0};
+    AlignedBuffer wt2{split_mlp ? mid * first_out : 0}, wt3{split_mlp ? out_n * mid : 0};
+    std::unique_ptr<std::byte[]> targets{split_mlp ? new std::byte[batch * targets_per_sample * sizeof(std::uint64_t)] : nullptr};
+    std::array<double, chunks> loss{};
   };
 
   /// Stores like `StoreEpilogue` and flags any NaN/±Inf on the way (lanes past a partial
@@ -416,10 +490,10 @@ class DataParallel {
   /// (not added) at `to` (row-major, first_out per row): dW[r][j] = Σ_s x[s][r] · dz[s][j].
   /// @return whether a stored value may be NaN/±Inf.
   template <std::size_t Rows>
-  bool first_layer_rows(std::size_t r0, float* to) {
+  bool first_layer_rows(std::size_t r0, const float* dz, float* to) {
     using S = kernel::simd::GemmShape<Rows, first_out, batch, 1, first_in, first_out>;
     StoreCheckEpilogue epi{to};
-    kernel::simd::gemm<S>(Be{}, x_ + r0, dz_first_.data(), epi);
+    kernel::simd::gemm<S>(Be{}, x_ + r0, dz, epi);
     return xsimd::any(epi.poison);
   }
 
@@ -523,7 +597,278 @@ class DataParallel {
     }
   }
 
+  /// This worker's first-layer weight rows over the whole batch from dz (B × first_out):
+  /// when `at_once` (the pre-check proved every gradient of the step finite), the optimizer's
+  /// rule is applied to each gradient vector in the product's epilogue (dW stored only if
+  /// kept); else dW is stored and checked, for `first_layer_update` after the barrier.
+  /// @return whether a stored gradient may be NaN/±Inf.
+  bool first_layer_gradient(Worker& me, const float* dz, bool& at_once, std::size_t w) {
+    constexpr bool fusable = requires(O o) { o.step_rule(); };
+    at_once = fusable && at_once;
+    if (w == 0 && !at_once) ++deferred_;
+    me.opt[0].options() = opt_.options();
+    const O before = me.opt[0];
+    float* out = grad_.data();
+    bool poison = false;
+    for_each_panel(me, [&]<std::size_t Rows>(std::size_t r0) {
+      if (!at_once) {
+        poison |= first_layer_rows<Rows>(r0, dz, out + r0 * first_out);
+        return;
+      }
+      if constexpr (fusable) {
+        O o = before;
+        const auto step = o.step_rule();
+        const std::size_t b = r0 * first_out, n = Rows * first_out;
+        float* st = state_.data() + O::state_blocks * b;
+        UpdateEpilogue<decltype(step.rule)> epi{net_.params().data() + b, st, st + n,
+                                                keep_gradients_ ? out + b : nullptr, step.rule, step.states};
+        using S = kernel::simd::GemmShape<Rows, first_out, batch, 1, first_in, first_out>;
+        kernel::simd::gemm<S>(Be{}, x_ + r0, dz, epi);
+        me.opt[0] = o;
+      }
+    });
+    return poison;
+  }
+
+  /// The checked path's update of this worker's first-layer rows from the stored gradient.
+  void first_layer_update(Worker& me) {
+    const O before = me.opt[0];
+    for_each_panel(me, [&]<std::size_t Rows>(std::size_t r0) {
+      update_first_layer_rows<Rows>(before, r0, grad_.data() + r0 * first_out, me.opt[0]);
+    });
+  }
+
   void work(std::size_t w) {
+    if constexpr (split_mlp)
+      work_mlp(w);
+    else
+      work_chunks(w);
+  }
+
+  /// Sums the groups' partial products (B × Out each, at `parts`, group G at G·B·Out) in
+  /// group order, skipping empty groups (of first-layer rows, or of the second node's rows),
+  /// and hands each sum vector to `epi`.
+  template <std::size_t Out, bool FirstRows, class Epi>
+  void sum_groups(const float* parts, Epi& epi) {
+    using V = kernel::simd::vec<Be>;
+    constexpr std::size_t W = V::size;
+    auto column = [&]<std::size_t L>(std::size_t m, std::size_t j) {
+      const std::size_t o = m * Out + j;
+      V acc(0.0f);
+      bool first = true;
+      [&]<std::size_t... G>(std::index_sequence<G...>) {
+        (
+            [&] {
+              if constexpr (FirstRows ? group_row(G + 1) > group_row(G) : group_hid(G + 1) > group_hid(G)) {
+                const V v = kernel::simd::load_n<L>(Be{}, parts + G * batch * Out + o);
+                acc = first ? v : acc + v;
+                first = false;
+              }
+            }(),
+            ...);
+      }(std::make_index_sequence<groups>{});
+      epi.template store<L>(acc, m, j);
+    };
+    for (std::size_t m = 0; m < batch; ++m) {
+      std::size_t j = 0;
+      for (; j + W <= Out; j += W) column.template operator()<W>(m, j);
+      if constexpr (Out % W != 0) column.template operator()<Out % W>(m, j);
+    }
+  }
+
+  /// Row group G of the second node, rows [r0, r1): their Wᵀ columns, for the input gradient.
+  template <std::size_t G>
+  void mlp_transpose(Worker& me, const float* p) {
+    constexpr std::size_t r0 = group_hid(G), r1 = group_hid(G + 1), T = 16;
+    const float* w2 = p + M3::w2;
+    float* wt = me.wt2.data();
+    for (std::size_t i0 = r0; i0 < r1; i0 += T)
+      for (std::size_t k0 = 0; k0 < mid; k0 += T)
+        for (std::size_t i = i0; i < std::min(r1, i0 + T); ++i)
+          for (std::size_t k = k0; k < std::min(mid, k0 + T); ++k) wt[k * first_out + i] = w2[i * mid + k];
+  }
+
+  /// Row group G's partial product of the second node over the whole batch: h1[:, r0:r1] · W2[r0:r1, :].
+  template <std::size_t G>
+  void mlp_forward(Worker& me, const float* p) {
+    constexpr std::size_t r0 = group_hid(G), nr = group_hid(G + 1) - r0;
+    if constexpr (nr > 0) {
+      kernel::simd::StoreEpilogue<Be, mid> epi{Be{}, q2_.data() + G * batch * mid};
+      kernel::simd::gemm<kernel::simd::GemmShape<batch, mid, nr, first_out, 1, mid>>(Be{}, me.h1.data() + r0,
+                                                                                      p + M3::w2 + r0 * mid, epi);
+    }
+  }
+
+  /// Row group G of the second node over the whole batch, from its output gradient dz2: its
+  /// weight rows dW2[r0:r1, :] = h1[:, r0:r1]ᵀ dz2, and the first node's input-gradient
+  /// columns r0..r1, dz2 · W2[r0:r1, :]ᵀ (the group's block of dh1_).
+  /// @return max |g| (as bits) over the weight rows.
+  template <std::size_t G>
+  std::uint32_t mlp_backward(Worker& me, float* grad) {
+    constexpr std::size_t r0 = group_hid(G), nr = group_hid(G + 1) - r0;
+    if constexpr (nr > 0) {
+      namespace ks = kernel::simd;
+      ks::StoreEpilogue<Be, mid> we{Be{}, grad + M3::w2 + r0 * mid};
+      ks::gemm<ks::GemmShape<nr, mid, batch, 1, first_out, mid>>(Be{}, me.h1.data() + r0, me.dz2.data(), we);
+      ks::StoreEpilogue<Be, nr> de{Be{}, dh1_.data() + batch * r0};
+      ks::gemm<ks::GemmShape<batch, nr, mid, mid, 1, first_out>>(Be{}, me.dz2.data(), me.wt2.data() + r0, de);
+      return detail::max_abs_bits(grad + M3::w2 + r0 * mid, nr * mid);
+    }
+    return 0;
+  }
+
+  /// Applies one step to the `n` parameters at `b` from their gradient (a copy of this step's
+  /// optimizer `before`, so that every segment steps from the same count).
+  void update_segment(const O& before, O& after, std::size_t b, std::size_t n) {
+    O o = before;
+    o.update(net_.params().subspan(b, n), grad_.span().subspan(b, n), state_.span().subspan(O::state_blocks * b, O::state_blocks * n));
+    after = o;
+  }
+
+  /// The segments of the parameters (other than first-layer rows) that worker w updates: its
+  /// row groups of the second node, and for worker 0 the third node and every bias.
+  template <class F>
+  void for_each_mlp_segment(const Worker& me, std::size_t w, F&& f) const {
+    for (std::size_t g = me.group_begin; g < me.group_end; ++g)
+      if (group_hid(g + 1) > group_hid(g)) f(M3::w2 + group_hid(g) * mid, (group_hid(g + 1) - group_hid(g)) * mid);
+    if (w == 0) {
+      f(first_weights, first_out);
+      f(M3::b2, mid);
+      f(M3::w3, mid * out_n);
+      f(M3::b3, out_n);
+    }
+  }
+
+  /// One step of a three-node MLP split by weights (see split_mlp): three barriers, four
+  /// when the first layer's update must wait for the whole step's check.
+  void work_mlp(std::size_t w) {
+    namespace ks = kernel::simd;
+    Worker& me = *workers_[w];
+    const float* p = net_.params().data();
+    float* grad = grad_.data();
+    if (gather_ != nullptr) gather_(*this, w);
+    const void* targets = gather_ != nullptr ? static_cast<const void*>(me.targets.get()) : targets_;
+    constexpr auto own = [](const Worker& wk, std::size_t g) { return g >= wk.group_begin && g < wk.group_end; };
+    // 1. Its row groups' partial products of the first node, Wᵀ of its rows of the second,
+    // W3ᵀ, and the largest |x| over its input rows (for the pre-check of step 4).
+    [&]<std::size_t... G>(std::index_sequence<G...>) {
+      ((own(me, G) ? (first_layer_partial<G>(p), mlp_transpose<G>(me, p)) : void()), ...);
+    }(std::make_index_sequence<groups>{});
+    for (std::size_t j = 0; j < mid; ++j)
+      for (std::size_t k = 0; k < out_n; ++k) me.wt3.data()[k * mid + j] = p[M3::w3 + j * out_n + k];
+    {
+      const std::size_t i0 = group_row(me.group_begin), i1 = group_row(me.group_end);
+      std::uint32_t xb = 0;
+      for (std::size_t smp = 0; smp < batch; ++smp) xb = std::max(xb, detail::max_abs_bits(x_ + smp * first_in + i0, i1 - i0));
+      me.x_bits = xb;
+    }
+    barrier_->arrive_and_wait();
+    // 2. The first node's output for the whole batch (each worker its own copy: the partials
+    // summed in group order, bias, activation), then its row groups' partials of the second.
+    {
+      ks::BiasActivationEpilogue<Be, Act0, first_out> epi{Be{}, p + first_weights, me.h1.data(),
+                                                          ks::vector_activation<Act0>::needs_input ? me.z1.data() : nullptr};
+      sum_groups<first_out, true>(partial_.data(), epi);
+    }
+    [&]<std::size_t... G>(std::index_sequence<G...>) { ((own(me, G) ? mlp_forward<G>(me, p) : void()), ...); }(
+        std::make_index_sequence<groups>{});
+    barrier_->arrive_and_wait();
+    // 3. Every worker, the whole batch: the second node's output, the third node, the loss and
+    // its gradient per chunk, back to the second node's output gradient; worker 0 keeps the
+    // third node's and the biases' gradients. Then its row groups' weight gradients and
+    // input-gradient columns.
+    float* db1 = me.db.data();
+    float* db2 = db1 + first_out;
+    float* db3 = db2 + mid;
+    {
+      ks::BiasActivationEpilogue<Be, Act1, mid> epi{Be{}, p + M3::b2, me.h2.data(),
+                                                    ks::vector_activation<Act1>::needs_input ? me.z2.data() : nullptr};
+      sum_groups<mid, false>(q2_.data(), epi);
+      ks::BiasActivationEpilogue<Be, Act2, out_n> oepi{Be{}, p + M3::b3, me.y3.data(),
+                                                       ks::vector_activation<Act2>::needs_input ? me.z3.data() : nullptr};
+      ks::gemm<ks::GemmShape<batch, out_n, mid, mid, 1, out_n>>(Be{}, me.h2.data(), p + M3::w3, oepi);
+    }
+    for (std::size_t c = 0; c < chunks; ++c) {
+      me.loss[c] = loss_fn_(me.y3.data() + c * chunk * out_n, targets, c, me.dz3.data() + c * chunk * out_n);
+      if (w == 0) chunk_loss_[c] = me.loss[c];
+    }
+    for (std::size_t i = 0; i < batch * out_n; ++i) me.dz3.data()[i] *= 1.0f / static_cast<float>(chunks);
+    std::fill_n(db1, first_out + mid + out_n, 0.0f);
+    ks::activation_gradient<out_n, batch, Act2>(Be{}, ks::vector_activation<Act2>::needs_input ? me.z3.data() : nullptr,
+                                                me.y3.data(), me.dz3.data(), me.dz3.data(), db3);
+    {
+      ks::StoreEpilogue<Be, mid> epi{Be{}, me.dz2.data()};
+      ks::gemm<ks::GemmShape<batch, mid, out_n, out_n, 1, mid>>(Be{}, me.dz3.data(), me.wt3.data(), epi);
+    }
+    ks::activation_gradient<mid, batch, Act1>(Be{}, ks::vector_activation<Act1>::needs_input ? me.z2.data() : nullptr,
+                                              me.h2.data(), me.dz2.data(), me.dz2.data(), db2);
+    if (w == 0) {
+      ks::StoreEpilogue<Be, out_n> epi{Be{}, grad + M3::w3};
+      ks::gemm<ks::GemmShape<mid, out_n, batch, 1, mid, out_n>>(Be{}, me.h2.data(), me.dz3.data(), epi);
+      std::copy_n(db2, mid, grad + M3::b2);
+      std::copy_n(db3, out_n, grad + M3::b3);
+      w0_bits_ = std::max({detail::max_abs_bits(grad + M3::w3, mid * out_n), detail::max_abs_bits(db2, mid + out_n)});
+    }
+    [&]<std::size_t... G>(std::index_sequence<G...>) {
+      ((own(me, G) ? void(group_g_bits_[G] = mlp_backward<G>(me, grad)) : void()), ...);
+    }(std::make_index_sequence<groups>{});
+    barrier_->arrive_and_wait();
+    // 4. dz1 for the whole batch (the groups' columns, times act'), db1; then the first node's
+    // weight rows, updated at once when the pre-check allows.
+    float* dz1 = me.dz1.data();
+    for (std::size_t m = 0; m < batch; ++m)
+      for (std::size_t g = 0; g < groups; ++g) {
+        const std::size_t r0 = group_hid(g), nr = group_hid(g + 1) - r0;
+        std::copy_n(dh1_.data() + batch * r0 + m * nr, nr, dz1 + m * first_out + r0);
+      }
+    ks::activation_gradient<first_out, batch, Act0>(Be{}, ks::vector_activation<Act0>::needs_input ? me.z1.data() : nullptr,
+                                                    me.h1.data(), dz1, dz1, db1);
+    if (w == 0) std::copy_n(db1, first_out, grad + first_weights);
+    bool at_once = true;
+    {
+      double x_max = 0;
+      for (const auto& wk : workers_) {
+        at_once = at_once && wk->x_bits < detail::non_finite_bits;
+        x_max = std::max(x_max, double(std::bit_cast<float>(wk->x_bits)));
+      }
+      for (double l : me.loss) at_once = at_once && std::isfinite(l);
+      std::uint32_t g_bits = std::max(w0_bits_, detail::max_abs_bits(db1, first_out));
+      for (std::uint32_t b : group_g_bits_) g_bits = std::max(g_bits, b);
+      const std::uint32_t dz_bits = detail::max_abs_bits(dz1, batch * first_out);
+      at_once = at_once && g_bits < detail::non_finite_bits && dz_bits < detail::non_finite_bits &&
+                double(batch) * x_max * double(std::bit_cast<float>(dz_bits)) <= double(std::numeric_limits<float>::max()) / 4;
+    }
+    // Every gradient of the step is finite: no check, no barrier; the other parameters are
+    // updated first, while their gradients are still in this core's cache.
+    constexpr bool fusable = requires(O o) { o.step_rule(); };
+    at_once = fusable && at_once;
+    auto update_rest = [&] {
+      me.opt[1].options() = opt_.options();
+      const O before = me.opt[1];
+      for_each_mlp_segment(me, w, [&](std::size_t b, std::size_t n) { update_segment(before, me.opt[1], b, n); });
+    };
+    if (at_once) update_rest();
+    const bool poison = first_layer_gradient(me, dz1, at_once, w);
+    me.bad = no_bad;
+    if (at_once) return;
+    // The checked path: find this worker's first non-finite gradient, if any; after the
+    // barrier, update only if every worker's and the loss are clean.
+    auto scan = [&](std::size_t b, std::size_t n) {
+      const std::size_t k = detail::first_non_finite(grad + b, n);
+      if (me.bad == no_bad && k != n) me.bad = b + k;
+    };
+    if (poison) scan(me.range[0].begin, me.range[0].end - me.range[0].begin);
+    for_each_mlp_segment(me, w, scan);
+    barrier_->arrive_and_wait();
+    bool clean = true;
+    for (double l : me.loss) clean = clean && std::isfinite(l);
+    for (const auto& other : workers_) clean = clean && other->bad == no_bad;
+    if (!clean) return;
+    first_layer_update(me);
+    update_rest();
+  }
+
+  void work_chunks(std::size_t w) {
     Worker& me = *workers_[w];
     float* s0 = me.scratch.data();
     float* s1 = s0 + NetT::max_width * chunk;
@@ -610,31 +955,8 @@ class DataParallel {
     bool poison = false;
     [[maybe_unused]] bool at_once = false;
     if constexpr (split_first) {
-      // When the pre-check proves every gradient finite, the optimizer's rule is applied
-      // to each gradient vector in the product's epilogue (dW is stored only if kept);
-      // else stored, checked, and applied in step 3 if the whole step is clean.
-      constexpr bool fusable = requires(O o) { o.step_rule(); };
-      at_once = fusable && apply_first_layer_at_once();
-      if (w == 0 && !at_once) ++deferred_;
-      me.opt[0].options() = opt_.options();
-      const O before = me.opt[0];
-      for_each_panel(me, [&]<std::size_t Rows>(std::size_t r0) {
-        if (!at_once) {
-          poison |= first_layer_rows<Rows>(r0, out + r0 * first_out);
-          return;
-        }
-        if constexpr (fusable) {
-          O o = before;
-          const auto step = o.step_rule();
-          const std::size_t b = r0 * first_out, n = Rows * first_out;
-          float* st = state_.data() + O::state_blocks * b;
-          UpdateEpilogue<decltype(step.rule)> epi{net_.params().data() + b, st, st + n,
-                                                  keep_gradients_ ? out + b : nullptr, step.rule, step.states};
-          using S = kernel::simd::GemmShape<Rows, first_out, batch, 1, first_in, first_out>;
-          kernel::simd::gemm<S>(Be{}, x_ + r0, dz_first_.data(), epi);
-          me.opt[0] = o;
-        }
-      });
+      at_once = apply_first_layer_at_once();
+      poison = first_layer_gradient(me, dz_first_.data(), at_once, w);
     }
     {
       const auto [b, e] = me.range[1];
@@ -670,12 +992,7 @@ class DataParallel {
     for (const auto& other : workers_) clean = clean && other->bad == no_bad;
     if (!clean) return;
     if constexpr (split_first)
-      if (!at_once) {
-        const O before = me.opt[0];
-        for_each_panel(me, [&]<std::size_t Rows>(std::size_t r0) {
-          update_first_layer_rows<Rows>(before, r0, out + r0 * first_out, me.opt[0]);
-        });
-      }
+      if (!at_once) first_layer_update(me);
     if (const auto [b, e] = me.range[1]; e > b) {
       me.opt[1].options() = opt_.options();
       me.opt[1].update(net_.params().subspan(b, e - b), grad_.span().subspan(b, e - b),
@@ -690,6 +1007,12 @@ class DataParallel {
   AlignedBuffer chunk_grads_, grad_, state_, acts_, dout_;
   AlignedBuffer dz_first_;  ///< split_first: dz of the first layer for the whole batch
   AlignedBuffer partial_{split_first ? groups * batch * first_out : 0};  ///< per-group x·W of the first layer
+  /// split_mlp: the row groups' partial products h1·W2 (B × mid each), each group's columns of
+  /// the first node's input gradient (a B × its rows block at B·r0), and max |g| of each
+  /// group's weight gradient and of worker 0's (the third node and the biases).
+  AlignedBuffer q2_{split_mlp ? groups * batch * mid : 0}, dh1_{split_mlp ? batch * first_out : 0};
+  std::uint32_t w0_bits_ = 0;
+  std::array<std::uint32_t, groups> group_g_bits_{};
   // step_rows: the data set, the batch's rows, the gathered batch, and the typed copy.
   const float* gather_inputs_ = nullptr;
   const void* gather_targets_ = nullptr;
