@@ -439,9 +439,9 @@ class DataParallel {
     // and Wᵀ of its rows of the second node and of the whole third.
     static constexpr std::size_t h_n = split_mlp ? batch * first_out : 0, m_n = split_mlp ? batch * mid : 0,
                                  o_n = split_mlp ? batch * out_n : 0;
-    AlignedBuffer h1{h_n}, z1{if_needs_input<Act0>(h_n)}, dz1{h_n};
+    AlignedBuffer h1{h_n}, z1{if_needs_input<Act0>(h_n)};  ///< only its row groups' columns
     AlignedBuffer h2{m_n}, z2{if_needs_input<Act1>(m_n)}, dz2{m_n};
-    AlignedBuffer y3{o_n}, z3{if_needs_input<Act2>(o_n)}, dz3{o_n}, db{split_mlp ? first_out + mid + out_n : 0};
+    AlignedBuffer y3{o_n}, z3{if_needs_input<Act2>(o_n)}, dz3{o_n}, db{split_mlp ? mid + out_n : 0};
     AlignedBuffer wt2{split_mlp ? mid * first_out : 0}, wt3{split_mlp ? out_n * mid : 0};
     std::unique_ptr<std::byte[]> targets{split_mlp ? new std::byte[batch * targets_per_sample * sizeof(std::uint64_t)] : nullptr};
     std::array<double, chunks> loss{};
@@ -647,9 +647,9 @@ class DataParallel {
 
   /// Sums the groups' partial products (B × Out each, at `parts`, group G at G·B·Out) in
   /// group order, skipping empty groups (of first-layer rows, or of the second node's rows),
-  /// and hands each sum vector to `epi`.
+  /// over columns [j0, j1) (j0 a multiple of the vector width), and hands each sum vector to `epi`.
   template <std::size_t Out, bool FirstRows, class Epi>
-  void sum_groups(const float* parts, Epi& epi) {
+  void sum_groups(const float* parts, Epi& epi, std::size_t j0 = 0, std::size_t j1 = Out) {
     using V = kernel::simd::vec<Be>;
     constexpr std::size_t W = V::size;
     auto column = [&]<std::size_t L>(std::size_t m, std::size_t j) {
@@ -670,11 +670,32 @@ class DataParallel {
       epi.template store<L>(acc, m, j);
     };
     for (std::size_t m = 0; m < batch; ++m) {
-      std::size_t j = 0;
-      for (; j + W <= Out; j += W) column.template operator()<W>(m, j);
-      if constexpr (Out % W != 0) column.template operator()<Out % W>(m, j);
+      std::size_t j = j0;
+      for (; j + W <= j1; j += W) column.template operator()<W>(m, j);
+      if constexpr (Out % W != 0)
+        if (j < j1) column.template operator()<Out % W>(m, j);  // j1 < Out is a multiple of 16
     }
   }
+
+  /// The first node's input gradient from the product dz2 · W2[rows, :]ᵀ of one row group:
+  /// dz1 = product ⊙ act'(z1, h1), stored in the shared dz1 (row stride first_out), db1 += Σ dz1.
+  struct FirstActGradEpilogue {
+    using V = kernel::simd::vec<Be>;
+    const float* z;  ///< z1 or h1 at the group's first column (row stride first_out)
+    const float* y;
+    float* dz;
+    float* db;
+    template <std::size_t L>
+    void store(V acc, std::size_t m, std::size_t j) noexcept {
+      using VA = kernel::simd::vector_activation<Act0>;
+      const std::size_t o = m * first_out + j;
+      const V zv = VA::needs_input ? kernel::simd::load_n<L>(Be{}, z + o) : V(0.0f);
+      const V yv = VA::needs_input ? V(0.0f) : kernel::simd::load_n<L>(Be{}, y + o);
+      const V d = acc * VA::derivative(zv, yv);
+      kernel::simd::store_n<L>(Be{}, dz + o, d);
+      kernel::simd::store_n<L>(Be{}, db + j, kernel::simd::load_n<L>(Be{}, db + j) + d);
+    }
+  };
 
   /// Row group G of the second node, rows [r0, r1): their Wᵀ columns, for the input gradient.
   template <std::size_t G>
@@ -700,9 +721,10 @@ class DataParallel {
   }
 
   /// Row group G of the second node over the whole batch, from its output gradient dz2: its
-  /// weight rows dW2[r0:r1, :] = h1[:, r0:r1]ᵀ dz2, and the first node's input-gradient
-  /// columns r0..r1, dz2 · W2[r0:r1, :]ᵀ (the group's block of dh1_).
-  /// @return max |g| (as bits) over the weight rows.
+  /// weight rows dW2[r0:r1, :] = h1[:, r0:r1]ᵀ dz2, and columns r0..r1 of the first node's
+  /// dz1 = (dz2 · W2[r0:r1, :]ᵀ) ⊙ act' (into the shared dz1_) and of db1.
+  /// @return max |g| (as bits) over the weight rows and db1's columns; the largest |dz1| of
+  /// the columns goes to group_dz_bits_[G].
   template <std::size_t G>
   std::uint32_t mlp_backward(Worker& me, float* grad) {
     constexpr std::size_t r0 = group_hid(G), nr = group_hid(G + 1) - r0;
@@ -710,9 +732,15 @@ class DataParallel {
       namespace ks = kernel::simd;
       ks::StoreEpilogue<Be, mid> we{Be{}, grad + M3::w2 + r0 * mid};
       ks::gemm<ks::GemmShape<nr, mid, batch, 1, first_out, mid>>(Be{}, me.h1.data() + r0, me.dz2.data(), we);
-      ks::StoreEpilogue<Be, nr> de{Be{}, dh1_.data() + batch * r0};
+      float* db1 = grad + first_weights + r0;
+      std::fill_n(db1, nr, 0.0f);
+      FirstActGradEpilogue de{ks::vector_activation<Act0>::needs_input ? me.z1.data() + r0 : nullptr, me.h1.data() + r0,
+                              dz1_.data() + r0, db1};
       ks::gemm<ks::GemmShape<batch, nr, mid, mid, 1, first_out>>(Be{}, me.dz2.data(), me.wt2.data() + r0, de);
-      return detail::max_abs_bits(grad + M3::w2 + r0 * mid, nr * mid);
+      std::uint32_t dz_bits = 0;
+      for (std::size_t m = 0; m < batch; ++m) dz_bits = std::max(dz_bits, detail::max_abs_bits(dz1_.data() + m * first_out + r0, nr));
+      group_dz_bits_[G] = dz_bits;
+      return std::max(detail::max_abs_bits(grad + M3::w2 + r0 * mid, nr * mid), detail::max_abs_bits(db1, nr));
     }
     return 0;
   }
@@ -726,13 +754,16 @@ class DataParallel {
   }
 
   /// The segments of the parameters (other than first-layer rows) that worker w updates: its
-  /// row groups of the second node, and for worker 0 the third node and every bias.
+  /// row groups of the second node and their columns of the first node's bias, and for worker
+  /// 0 the third node and the other biases.
   template <class F>
   void for_each_mlp_segment(const Worker& me, std::size_t w, F&& f) const {
     for (std::size_t g = me.group_begin; g < me.group_end; ++g)
-      if (group_hid(g + 1) > group_hid(g)) f(M3::w2 + group_hid(g) * mid, (group_hid(g + 1) - group_hid(g)) * mid);
+      if (group_hid(g + 1) > group_hid(g)) {
+        f(M3::w2 + group_hid(g) * mid, (group_hid(g + 1) - group_hid(g)) * mid);
+        f(first_weights + group_hid(g), group_hid(g + 1) - group_hid(g));
+      }
     if (w == 0) {
-      f(first_weights, first_out);
       f(M3::b2, mid);
       f(M3::w3, mid * out_n);
       f(M3::b3, out_n);
@@ -763,12 +794,12 @@ class DataParallel {
       me.x_bits = xb;
     }
     barrier_->arrive_and_wait();
-    // 2. The first node's output for the whole batch (each worker its own copy: the partials
-    // summed in group order, bias, activation), then its row groups' partials of the second.
+    // 2. The first node's output for the whole batch, the columns its row groups of the second
+    // node read (the partials summed in group order, bias, activation), then their partials.
     {
       ks::BiasActivationEpilogue<Be, Act0, first_out> epi{Be{}, p + first_weights, me.h1.data(),
                                                           ks::vector_activation<Act0>::needs_input ? me.z1.data() : nullptr};
-      sum_groups<first_out, true>(partial_.data(), epi);
+      sum_groups<first_out, true>(partial_.data(), epi, group_hid(me.group_begin), group_hid(me.group_end));
     }
     [&]<std::size_t... G>(std::index_sequence<G...>) { ((own(me, G) ? mlp_forward<G>(me, p) : void()), ...); }(
         std::make_index_sequence<groups>{});
@@ -777,8 +808,7 @@ class DataParallel {
     // its gradient per chunk, back to the second node's output gradient; worker 0 keeps the
     // third node's and the biases' gradients. Then its row groups' weight gradients and
     // input-gradient columns.
-    float* db1 = me.db.data();
-    float* db2 = db1 + first_out;
+    float* db2 = me.db.data();
     float* db3 = db2 + mid;
     {
       ks::BiasActivationEpilogue<Be, Act1, mid> epi{Be{}, p + M3::b2, me.h2.data(),
@@ -793,7 +823,7 @@ class DataParallel {
       if (w == 0) chunk_loss_[c] = me.loss[c];
     }
     for (std::size_t i = 0; i < batch * out_n; ++i) me.dz3.data()[i] *= 1.0f / static_cast<float>(chunks);
-    std::fill_n(db1, first_out + mid + out_n, 0.0f);
+    std::fill_n(db2, mid + out_n, 0.0f);
     ks::activation_gradient<out_n, batch, Act2>(Be{}, ks::vector_activation<Act2>::needs_input ? me.z3.data() : nullptr,
                                                 me.y3.data(), me.dz3.data(), me.dz3.data(), db3);
     {
@@ -813,17 +843,8 @@ class DataParallel {
       ((own(me, G) ? void(group_g_bits_[G] = mlp_backward<G>(me, grad)) : void()), ...);
     }(std::make_index_sequence<groups>{});
     barrier_->arrive_and_wait();
-    // 4. dz1 for the whole batch (the groups' columns, times act'), db1; then the first node's
-    // weight rows, updated at once when the pre-check allows.
-    float* dz1 = me.dz1.data();
-    for (std::size_t m = 0; m < batch; ++m)
-      for (std::size_t g = 0; g < groups; ++g) {
-        const std::size_t r0 = group_hid(g), nr = group_hid(g + 1) - r0;
-        std::copy_n(dh1_.data() + batch * r0 + m * nr, nr, dz1 + m * first_out + r0);
-      }
-    ks::activation_gradient<first_out, batch, Act0>(Be{}, ks::vector_activation<Act0>::needs_input ? me.z1.data() : nullptr,
-                                                    me.h1.data(), dz1, dz1, db1);
-    if (w == 0) std::copy_n(db1, first_out, grad + first_weights);
+    // 4. The first node's weight rows from dz1 (every group's columns are in dz1_ now),
+    // updated at once when the pre-check allows.
     bool at_once = true;
     {
       double x_max = 0;
@@ -832,9 +853,9 @@ class DataParallel {
         x_max = std::max(x_max, double(std::bit_cast<float>(wk->x_bits)));
       }
       for (double l : me.loss) at_once = at_once && std::isfinite(l);
-      std::uint32_t g_bits = std::max(w0_bits_, detail::max_abs_bits(db1, first_out));
+      std::uint32_t g_bits = w0_bits_, dz_bits = 0;
       for (std::uint32_t b : group_g_bits_) g_bits = std::max(g_bits, b);
-      const std::uint32_t dz_bits = detail::max_abs_bits(dz1, batch * first_out);
+      for (std::uint32_t b : group_dz_bits_) dz_bits = std::max(dz_bits, b);
       at_once = at_once && g_bits < detail::non_finite_bits && dz_bits < detail::non_finite_bits &&
                 double(batch) * x_max * double(std::bit_cast<float>(dz_bits)) <= double(std::numeric_limits<float>::max()) / 4;
     }
@@ -848,7 +869,7 @@ class DataParallel {
       for_each_mlp_segment(me, w, [&](std::size_t b, std::size_t n) { update_segment(before, me.opt[1], b, n); });
     };
     if (at_once) update_rest();
-    const bool poison = first_layer_gradient(me, dz1, at_once, w);
+    const bool poison = first_layer_gradient(me, dz1_.data(), at_once, w);
     me.bad = no_bad;
     if (at_once) return;
     // The checked path: find this worker's first non-finite gradient, if any; after the
@@ -1007,11 +1028,12 @@ class DataParallel {
   AlignedBuffer chunk_grads_, grad_, state_, acts_, dout_;
   AlignedBuffer dz_first_;  ///< split_first: dz of the first layer for the whole batch
   AlignedBuffer partial_{split_first ? groups * batch * first_out : 0};  ///< per-group x·W of the first layer
-  /// split_mlp: the row groups' partial products h1·W2 (B × mid each), each group's columns of
-  /// the first node's input gradient (a B × its rows block at B·r0), and max |g| of each
-  /// group's weight gradient and of worker 0's (the third node and the biases).
-  AlignedBuffer q2_{split_mlp ? groups * batch * mid : 0}, dh1_{split_mlp ? batch * first_out : 0};
+  /// split_mlp: the row groups' partial products h1·W2 (B × mid each); the first node's dz1
+  /// (B × first_out, each group's columns written by its owner); max |g| of each group's
+  /// gradients and of worker 0's (the third node, b2, b3); max |dz1| of each group's columns.
+  AlignedBuffer q2_{split_mlp ? groups * batch * mid : 0}, dz1_{split_mlp ? batch * first_out : 0};
   std::uint32_t w0_bits_ = 0;
+  std::array<std::uint32_t, groups> group_dz_bits_{};
   std::array<std::uint32_t, groups> group_g_bits_{};
   // step_rows: the data set, the batch's rows, the gathered batch, and the typed copy.
   const float* gather_inputs_ = nullptr;
