@@ -28,7 +28,14 @@
  * otherwise the rows are stored, checked, and updated after the barrier. Groups
  * and panels are fixed at compile time, so this too is independent of the thread count.
  * The other Dense layers' Wᵀ (for their input gradients) is transposed once per step by
- * each worker into its own copy. Details and figures: docs/parallelism.md.
+ * each worker into its own copy.
+ *
+ * A network of exactly three Dense nodes (the Fashion-MNIST MLP) goes further and is split
+ * by its weights alone: the second node by its input rows too (grouped like the first's),
+ * the small third node computed by every worker for the whole batch. No gradient is summed
+ * over chunks; each worker differentiates and updates contiguous rows of both large
+ * matrices, and only partial products cross between cores. Details and figures:
+ * docs/parallelism.md.
  */
 #include <algorithm>
 #include <array>
@@ -434,9 +441,10 @@ class DataParallel {
     std::size_t group_begin = 0, group_end = 0;  ///< first-layer row groups it owns
     std::uint32_t x_bits = 0;  ///< max |x| (as bits) over its rows of the batch's inputs
     std::size_t bad = no_bad;        ///< first non-finite gradient in the range
-    // split_mlp: what every worker computes for the whole batch, each its own copy (both
-    // hidden layers' outputs and gradients, the logits and theirs, the biases' gradients),
-    // and Wᵀ of its rows of the second node and of the whole third.
+    // split_mlp: what every worker computes for the whole batch, each its own copy (the
+    // first node's output in the columns its groups read, the second node's output and
+    // gradient, the logits and theirs, db2 and db3), and Wᵀ of its rows of the second
+    // node and of the whole third.
     static constexpr std::size_t h_n = split_mlp ? batch * first_out : 0, m_n = split_mlp ? batch * mid : 0,
                                  o_n = split_mlp ? batch * out_n : 0;
     AlignedBuffer h1{h_n}, z1{if_needs_input<Act0>(h_n)};  ///< only its row groups' columns
