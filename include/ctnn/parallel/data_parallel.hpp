@@ -433,8 +433,8 @@ class DataParallel {
   struct Worker {
     explicit Worker(typename O::Options o) : opt{O(o), O(o)} {}
     std::array<O, 2> opt;  ///< one per range, so each steps once per step (Adam's count)
-    AlignedBuffer scratch{2 * NetT::max_width * chunk + extra};
-    AlignedBuffer wt{SimdBackend<Be> ? NetT::param_count : 0};  ///< Wᵀ of Dense layers, refreshed every step
+    AlignedBuffer scratch{split_mlp ? 0 : 2 * NetT::max_width * chunk + extra};
+    AlignedBuffer wt{SimdBackend<Be> && !split_mlp ? NetT::param_count : 0};  ///< Wᵀ of Dense layers, refreshed every step
     /// Parameters this worker updates: [0] first-layer weight rows it computed itself
     /// (split_first), [1] a slice of the others, which it first sums over the chunks.
     std::array<Range, 2> range{};
