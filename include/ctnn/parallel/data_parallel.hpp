@@ -191,7 +191,8 @@ class DataParallel {
         me.group_begin = share(w, threads_, groups);
         me.group_end = share(w + 1, threads_, groups);
         me.range[0] = {group_row(me.group_begin) * first_out, group_row(me.group_end) * first_out};
-        me.range[1] = {slice(first_weights, NetT::param_count, w), slice(first_weights, NetT::param_count, w + 1)};
+        if constexpr (!split_mlp)  // the split MLP's workers update segments (for_each_mlp_segment)
+          me.range[1] = {slice(first_weights, NetT::param_count, w), slice(first_weights, NetT::param_count, w + 1)};
       } else {
         me.range[1] = {slice(0, NetT::param_count, w), slice(0, NetT::param_count, w + 1)};
       }
@@ -523,17 +524,6 @@ class DataParallel {
     }(std::make_index_sequence<groups>{});
   }
 
-  /// Applies the optimizer to the first-layer rows [r0, r0 + Rows) with gradient `g`, as
-  /// one of the panels of this step (`o` is a copy made before the first: every panel
-  /// steps from the same state, e.g. Adam's count). State is laid out per panel, as in
-  /// UpdateEpilogue.
-  template <std::size_t Rows>
-  void update_first_layer_rows(O o, std::size_t r0, const float* g, O& after) {
-    const std::size_t b = r0 * first_out, n = Rows * first_out;
-    o.update(net_.params().subspan(b, n), std::span<const float>(g, n), state_.span().subspan(O::state_blocks * b, O::state_blocks * n));
-    after = o;
-  }
-
   /**
    * Whether every gradient of this step is provably finite before any is summed, so that
    * the first layer's weight rows may be updated as each panel of their gradient is
@@ -545,18 +535,31 @@ class DataParallel {
    */
   bool apply_first_layer_at_once() const noexcept {
     constexpr float g_limit = std::numeric_limits<float>::max() / static_cast<float>(2 * chunks);
-    double x_max = 0, dz_max = 0;
+    std::uint32_t dz_bits = 0;
+    for (std::size_t c = 0; c < chunks; ++c) {
+      if (!std::isfinite(chunk_loss_[c]) || chunk_g_bits_[c] > std::bit_cast<std::uint32_t>(g_limit)) return false;
+      dz_bits = std::max(dz_bits, chunk_dz_bits_[c]);
+    }
+    return first_layer_bound_holds(dz_bits);
+  }
+
+  /// Every x and dz finite, and |dW| ≤ B · max|x| · max|dz| ≤ FLT_MAX / 4 (max |dz| as bits).
+  bool first_layer_bound_holds(std::uint32_t dz_bits) const noexcept {
+    if (dz_bits >= detail::non_finite_bits) return false;
+    double x_max = 0;
     for (const auto& wk : workers_) {
       if (wk->x_bits >= detail::non_finite_bits) return false;
       x_max = std::max(x_max, double(std::bit_cast<float>(wk->x_bits)));
     }
-    for (std::size_t c = 0; c < chunks; ++c) {
-      if (!std::isfinite(chunk_loss_[c]) || chunk_dz_bits_[c] >= detail::non_finite_bits ||
-          chunk_g_bits_[c] > std::bit_cast<std::uint32_t>(g_limit))
-        return false;
-      dz_max = std::max(dz_max, double(std::bit_cast<float>(chunk_dz_bits_[c])));
-    }
-    return double(batch) * x_max * dz_max <= double(std::numeric_limits<float>::max()) / 4;
+    return double(batch) * x_max * double(std::bit_cast<float>(dz_bits)) <= double(std::numeric_limits<float>::max()) / 4;
+  }
+
+  /// The largest |x| (as bits) over this worker's first-layer rows of the batch's inputs.
+  void record_input_bits(Worker& me) const noexcept {
+    const std::size_t i0 = group_row(me.group_begin), i1 = group_row(me.group_end);
+    std::uint32_t xb = 0;
+    for (std::size_t smp = 0; smp < batch; ++smp) xb = std::max(xb, detail::max_abs_bits(x_ + smp * first_in + i0, i1 - i0));
+    me.x_bits = xb;
   }
 
   /// Group G's partial forward product over the whole batch: x[:, rows] · W[rows, :].
@@ -574,35 +577,12 @@ class DataParallel {
   /// and activation in registers, into the chunk's activation slots.
   void first_layer_combine(std::size_t c, const float* bias, float* acts) {
     using Act = detail::node_activation<NetT, 0>;
-    using V = kernel::simd::vec<Be>;
-    constexpr std::size_t W = V::size;
     float* y = acts + NetT::activation_offsets[Plan::length[0] - 1] * chunk;
     float* z = (Plan::length[0] >= 2 && kernel::simd::vector_activation<Act>::needs_input)
                    ? acts + NetT::activation_offsets[0] * chunk
                    : nullptr;
     kernel::simd::BiasActivationEpilogue<Be, Act, first_out> epi{Be{}, bias, y, z};
-    auto column = [&]<std::size_t L>(std::size_t m, std::size_t j) {
-      const std::size_t o = (c * chunk + m) * first_out + j;
-      V acc(0.0f);
-      bool first = true;
-      [&]<std::size_t... G>(std::index_sequence<G...>) {
-        (
-            [&] {
-              if constexpr (group_row(G + 1) > group_row(G)) {
-                const V v = kernel::simd::load_n<L>(Be{}, partial_.data() + G * batch * first_out + o);
-                acc = first ? v : acc + v;
-                first = false;
-              }
-            }(),
-            ...);
-      }(std::make_index_sequence<groups>{});
-      epi.template store<L>(acc, m, j);
-    };
-    for (std::size_t m = 0; m < chunk; ++m) {
-      std::size_t j = 0;
-      for (; j + W <= first_out; j += W) column.template operator()<W>(m, j);
-      if constexpr (first_out % W != 0) column.template operator()<first_out % W>(m, j);
-    }
+    sum_groups<first_out, true>(partial_.data(), epi, c * chunk, (c + 1) * chunk);
   }
 
   /// This worker's first-layer weight rows over the whole batch from dz (B × first_out):
@@ -642,7 +622,7 @@ class DataParallel {
   void first_layer_update(Worker& me) {
     const O before = me.opt[0];
     for_each_panel(me, [&]<std::size_t Rows>(std::size_t r0) {
-      update_first_layer_rows<Rows>(before, r0, grad_.data() + r0 * first_out, me.opt[0]);
+      update_segment(before, me.opt[0], r0 * first_out, Rows * first_out);
     });
   }
 
@@ -655,9 +635,11 @@ class DataParallel {
 
   /// Sums the groups' partial products (B × Out each, at `parts`, group G at G·B·Out) in
   /// group order, skipping empty groups (of first-layer rows, or of the second node's rows),
-  /// over columns [j0, j1) (j0 a multiple of the vector width), and hands each sum vector to `epi`.
+  /// over rows [m0, m1) and columns [j0, j1) (j0 a multiple of the vector width), and hands
+  /// each sum vector to `epi` at row m − m0.
   template <std::size_t Out, bool FirstRows, class Epi>
-  void sum_groups(const float* parts, Epi& epi, std::size_t j0 = 0, std::size_t j1 = Out) {
+  void sum_groups(const float* parts, Epi& epi, std::size_t m0 = 0, std::size_t m1 = batch, std::size_t j0 = 0,
+                  std::size_t j1 = Out) {
     using V = kernel::simd::vec<Be>;
     constexpr std::size_t W = V::size;
     auto column = [&]<std::size_t L>(std::size_t m, std::size_t j) {
@@ -675,9 +657,9 @@ class DataParallel {
             }(),
             ...);
       }(std::make_index_sequence<groups>{});
-      epi.template store<L>(acc, m, j);
+      epi.template store<L>(acc, m - m0, j);
     };
-    for (std::size_t m = 0; m < batch; ++m) {
+    for (std::size_t m = m0; m < m1; ++m) {
       std::size_t j = j0;
       for (; j + W <= j1; j += W) column.template operator()<W>(m, j);
       if constexpr (Out % W != 0)
@@ -704,18 +686,6 @@ class DataParallel {
       kernel::simd::store_n<L>(Be{}, db + j, kernel::simd::load_n<L>(Be{}, db + j) + d);
     }
   };
-
-  /// Row group G of the second node, rows [r0, r1): their Wᵀ columns, for the input gradient.
-  template <std::size_t G>
-  void mlp_transpose(Worker& me, const float* p) {
-    constexpr std::size_t r0 = group_hid(G), r1 = group_hid(G + 1), T = 16;
-    const float* w2 = p + M3::w2;
-    float* wt = me.wt2.data();
-    for (std::size_t i0 = r0; i0 < r1; i0 += T)
-      for (std::size_t k0 = 0; k0 < mid; k0 += T)
-        for (std::size_t i = i0; i < std::min(r1, i0 + T); ++i)
-          for (std::size_t k = k0; k < std::min(mid, k0 + T); ++k) wt[k * first_out + i] = w2[i * mid + k];
-  }
 
   /// Row group G's partial product of the second node over the whole batch: h1[:, r0:r1] · W2[r0:r1, :].
   template <std::size_t G>
@@ -791,23 +761,18 @@ class DataParallel {
     // 1. Its row groups' partial products of the first node, Wᵀ of its rows of the second,
     // W3ᵀ, and the largest |x| over its input rows (for the pre-check of step 4).
     [&]<std::size_t... G>(std::index_sequence<G...>) {
-      ((own(me, G) ? (first_layer_partial<G>(p), mlp_transpose<G>(me, p)) : void()), ...);
+      ((own(me, G) ? first_layer_partial<G>(p) : void()), ...);
     }(std::make_index_sequence<groups>{});
-    for (std::size_t j = 0; j < mid; ++j)
-      for (std::size_t k = 0; k < out_n; ++k) me.wt3.data()[k * mid + j] = p[M3::w3 + j * out_n + k];
-    {
-      const std::size_t i0 = group_row(me.group_begin), i1 = group_row(me.group_end);
-      std::uint32_t xb = 0;
-      for (std::size_t smp = 0; smp < batch; ++smp) xb = std::max(xb, detail::max_abs_bits(x_ + smp * first_in + i0, i1 - i0));
-      me.x_bits = xb;
-    }
+    ks::transpose<first_out, mid>(p + M3::w2, me.wt2.data(), group_hid(me.group_begin), group_hid(me.group_end));
+    ks::transpose<mid, out_n>(p + M3::w3, me.wt3.data());
+    record_input_bits(me);
     barrier_->arrive_and_wait();
     // 2. The first node's output for the whole batch, the columns its row groups of the second
     // node read (the partials summed in group order, bias, activation), then their partials.
     {
       ks::BiasActivationEpilogue<Be, Act0, first_out> epi{Be{}, p + first_weights, me.h1.data(),
                                                           ks::vector_activation<Act0>::needs_input ? me.z1.data() : nullptr};
-      sum_groups<first_out, true>(partial_.data(), epi, group_hid(me.group_begin), group_hid(me.group_end));
+      sum_groups<first_out, true>(partial_.data(), epi, 0, batch, group_hid(me.group_begin), group_hid(me.group_end));
     }
     [&]<std::size_t... G>(std::index_sequence<G...>) { ((own(me, G) ? mlp_forward<G>(me, p) : void()), ...); }(
         std::make_index_sequence<groups>{});
@@ -855,17 +820,11 @@ class DataParallel {
     // updated at once when the pre-check allows.
     bool at_once = true;
     {
-      double x_max = 0;
-      for (const auto& wk : workers_) {
-        at_once = at_once && wk->x_bits < detail::non_finite_bits;
-        x_max = std::max(x_max, double(std::bit_cast<float>(wk->x_bits)));
-      }
       for (double l : me.loss) at_once = at_once && std::isfinite(l);
       std::uint32_t g_bits = w0_bits_, dz_bits = 0;
       for (std::uint32_t b : group_g_bits_) g_bits = std::max(g_bits, b);
       for (std::uint32_t b : group_dz_bits_) dz_bits = std::max(dz_bits, b);
-      at_once = at_once && g_bits < detail::non_finite_bits && dz_bits < detail::non_finite_bits &&
-                double(batch) * x_max * double(std::bit_cast<float>(dz_bits)) <= double(std::numeric_limits<float>::max()) / 4;
+      at_once = at_once && g_bits < detail::non_finite_bits && first_layer_bound_holds(dz_bits);
     }
     // Every gradient of the step is finite: no check, no barrier; the other parameters are
     // updated first, while their gradients are still in this core's cache.
@@ -929,10 +888,7 @@ class DataParallel {
       [&]<std::size_t... G>(std::index_sequence<G...>) {
         ((G >= me.group_begin && G < me.group_end ? first_layer_partial<G>(p) : void()), ...);
       }(std::make_index_sequence<groups>{});
-      const std::size_t i0 = group_row(me.group_begin), i1 = group_row(me.group_end);
-      std::uint32_t xb = 0;
-      for (std::size_t smp = 0; smp < batch; ++smp) xb = std::max(xb, detail::max_abs_bits(x_ + smp * first_in + i0, i1 - i0));
-      me.x_bits = xb;
+      record_input_bits(me);
     }
     if constexpr (SimdBackend<Be>) barrier_->arrive_and_wait();
     // 1. Chunks w, w + T, w + 2T, ...: forward, loss gradient, backward into the chunk's block.
