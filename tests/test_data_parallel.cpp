@@ -273,38 +273,48 @@ TEST(DataParallelThreads, HugeFiniteInputDefersTheFirstLayerUpdateAndStillTrains
   huge_input_case<Net<Input<300>, Dense<40>, Tanh, Dense<24>, ReLU, Dense<2>>>();  // split by weights
 }
 
-// step_rows (each worker gathers its own chunks from a data set) trains exactly like step
-// on the batch gathered by hand, for 1–3 threads; a row past the data set or a bad label at
-// a chosen row is an error that changes nothing.
-TEST(DataParallelThreads, StepRowsEqualsStepOnTheGatheredBatch) {
-  constexpr std::size_t samples = 100;
-  Data src(samples);  // 4 sets of 100 samples; the first is the data set
+// step_rows trains exactly like step on the batch gathered by hand, for 1–3 threads: the
+// split MLP and a two-node net (first layers split by rows: the samples read where they
+// lie, through the indices) and a net whose first layer is not Dense (each worker copies
+// its chunks' samples). A row past the data set or a bad label at a chosen row is an error
+// that changes nothing.
+template <class N>
+void step_rows_case(const char* name) {
+  using T = Trainer<N, loss::SoftmaxCrossEntropy, optim::Adam, Batch<B>>;
+  constexpr std::size_t samples = 100, in = N::input_size;
+  Data src(samples, in, int(N::output_size));  // 4 sets of 100 samples; the first is the data set
   std::vector<std::uint32_t> rows(B);
   for (std::size_t threads : {1u, 2u, 3u}) {
-    auto a = std::make_unique<Mlp>(), b = std::make_unique<Mlp>();
+    auto a = std::make_unique<N>(), b = std::make_unique<N>();
     a->init(6);
     *b = *a;
-    DataParallel<AdamTrainer, Threads<0>, Chunks<3>> by_rows(*a, {.lr = 1e-2f}, threads, 1);
-    DataParallel<AdamTrainer, Threads<0>, Chunks<3>> by_hand(*b, {.lr = 1e-2f}, threads, 1);
-    std::vector<float> x(B * 20);
+    DataParallel<T, Threads<0>, Chunks<3>> by_rows(*a, {.lr = 1e-2f}, threads, 1);
+    DataParallel<T, Threads<0>, Chunks<3>> by_hand(*b, {.lr = 1e-2f}, threads, 1);
+    std::vector<float> x(B * in);
     std::vector<int> t(B);
     for (int s = 0; s < 8; ++s) {
       for (std::size_t k = 0; k < B; ++k) rows[k] = std::uint32_t((k * 37 + 11 * s) % samples);
       for (std::size_t k = 0; k < B; ++k) {
-        std::copy_n(src.x[0].data() + rows[k] * 20, 20, x.data() + k * 20);
+        std::copy_n(src.x[0].data() + rows[k] * in, in, x.data() + k * in);
         t[k] = src.t[0][rows[k]];
       }
       const float l1 = by_rows.step_rows(src.x[0], src.t[0], rows), l2 = by_hand.step(x, t);
-      ASSERT_EQ(l1, l2) << threads << " threads, step " << s;
+      ASSERT_EQ(l1, l2) << name << ", " << threads << " threads, step " << s;
     }
-    EXPECT_TRUE(std::equal(a->params().begin(), a->params().end(), b->params().begin())) << threads << " threads";
+    EXPECT_TRUE(std::equal(a->params().begin(), a->params().end(), b->params().begin())) << name << ", " << threads << " threads";
     const std::vector<float> before(a->params().begin(), a->params().end());
     rows[5] = samples;  // past the end
     EXPECT_THROW(by_rows.step_rows(src.x[0], src.t[0], rows), Error);
     rows[5] = 3;
     auto labels = src.t[0];
-    labels[3] = 7;  // 5 classes
+    labels[3] = int(N::output_size) + 2;
     EXPECT_THROW(by_rows.step_rows(src.x[0], labels, rows), Error);
-    EXPECT_TRUE(std::equal(before.begin(), before.end(), a->params().begin()));
+    EXPECT_TRUE(std::equal(before.begin(), before.end(), a->params().begin())) << name;
   }
+}
+
+TEST(DataParallelThreads, StepRowsEqualsStepOnTheGatheredBatch) {
+  step_rows_case<Mlp>("20x32x24x5, split by weights");
+  step_rows_case<Net<Input<20>, Dense<32>, Tanh, Dense<5>>>("20x32x5, first layer by rows");
+  step_rows_case<Net<Input<20>, Tanh, Dense<16>, ReLU, Dense<5>>>("20, Tanh first: chunks gathered");
 }

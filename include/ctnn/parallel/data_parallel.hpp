@@ -213,6 +213,7 @@ class DataParallel {
   float step(std::span<const float> inputs, std::span<const Tt> targets) {
     detail::check_batch<L, NetT::input_size, out_n, batch>("ctnn::DataParallel::step", inputs.size(), targets, steps_);
     x_ = inputs.data();
+    x_index_ = identity_.data();
     targets_ = targets.data();
     gather_ = nullptr;
     return run_step<Tt>();
@@ -221,8 +222,10 @@ class DataParallel {
   /**
    * @brief One optimizer step on the samples `rows` (B indices) of a data set in memory:
    * sample i is `inputs[i·input_size …]` with targets `targets[i·targets_per_sample …]`.
-   * Each worker copies its own chunks' samples, so a shuffled epoch needs no serial gather.
-   * Same result as `step` on the gathered batch, bit for bit.
+   * A first layer split by rows (a Dense first layer on a SIMD backend) reads the samples
+   * where they lie, through the indices; otherwise each worker copies its own chunks'
+   * samples. Either way a shuffled epoch needs no serial gather. Same result as `step` on
+   * the gathered batch, bit for bit.
    * @throws ctnn::Error on a row past the data set, an invalid label, or a non-finite loss
    * or gradient (parameters then unchanged).
    */
@@ -245,21 +248,19 @@ class DataParallel {
           detail::raise("ctnn::DataParallel::step_rows: the label of row " + std::to_string(r) + " is outside [0, " +
                         std::to_string(out_n) + ")");
     }
-    if (!gathered_x_.size()) {
-      gathered_x_ = AlignedBuffer(batch * NetT::input_size);
+    if (!gathered_t_) {
+      if constexpr (!split_first) gathered_x_ = AlignedBuffer(batch * NetT::input_size);
       gathered_t_ = std::make_unique<std::byte[]>(batch * targets_per_sample * sizeof(std::uint64_t));
     }
-    // Worker w copies its chunks' targets and — when the first layer is split by rows,
-    // where only the owner of a row ever reads that input — the inputs of its own rows for
-    // the whole batch, else its chunks' inputs.
+    // Worker w copies its chunks' targets (a split MLP's: every target) and, unless the
+    // first layer is split by rows (read through the indices), its chunks' inputs.
     gather_ = [](DataParallel& self, std::size_t w) {
       const auto* src = static_cast<const Tt*>(self.gather_targets_);
       auto* dst = reinterpret_cast<Tt*>(self.gathered_t_.get());
-      const Worker& me = *self.workers_[w];
       if constexpr (split_mlp)  // every worker needs every target (each computes the loss)
         for (std::size_t s = 0; s < batch; ++s)
           std::copy_n(src + std::size_t{self.gather_rows_[s]} * targets_per_sample, targets_per_sample,
-                      reinterpret_cast<Tt*>(me.targets.get()) + s * targets_per_sample);
+                      reinterpret_cast<Tt*>(self.workers_[w]->targets.get()) + s * targets_per_sample);
       else
         for (std::size_t c = w; c < chunks; c += self.threads_)
           for (std::size_t s = c * chunk; s < (c + 1) * chunk; ++s) {
@@ -269,18 +270,12 @@ class DataParallel {
               std::copy_n(self.gather_inputs_ + r * NetT::input_size, NetT::input_size,
                           self.gathered_x_.data() + s * NetT::input_size);
           }
-      if constexpr (split_first) {
-        const std::size_t i0 = group_row(me.group_begin), i1 = group_row(me.group_end);
-        for (std::size_t s = 0; s < batch; ++s)
-          std::copy(self.gather_inputs_ + self.gather_rows_[s] * NetT::input_size + i0,
-                    self.gather_inputs_ + self.gather_rows_[s] * NetT::input_size + i1,
-                    self.gathered_x_.data() + s * NetT::input_size + i0);
-      }
     };
     gather_inputs_ = inputs.data();
     gather_targets_ = targets.data();
     gather_rows_ = rows.data();
-    x_ = gathered_x_.data();
+    x_ = split_first ? inputs.data() : gathered_x_.data();
+    x_index_ = split_first ? rows.data() : identity_.data();
     targets_ = gathered_t_.get();
     return run_step<Tt>();
   }
@@ -502,7 +497,7 @@ class DataParallel {
   bool first_layer_rows(std::size_t r0, const float* dz, float* to) {
     using S = kernel::simd::GemmShape<Rows, first_out, batch, 1, first_in, first_out>;
     StoreCheckEpilogue epi{to};
-    kernel::simd::gemm<S>(Be{}, x_ + r0, dz, epi);
+    kernel::simd::gemm<S>(Be{}, x_columns(r0), dz, epi);
     return xsimd::any(epi.poison);
   }
 
@@ -558,18 +553,24 @@ class DataParallel {
   void record_input_bits(Worker& me) const noexcept {
     const std::size_t i0 = group_row(me.group_begin), i1 = group_row(me.group_end);
     std::uint32_t xb = 0;
-    for (std::size_t smp = 0; smp < batch; ++smp) xb = std::max(xb, detail::max_abs_bits(x_ + smp * first_in + i0, i1 - i0));
+    for (std::size_t smp = 0; smp < batch; ++smp)
+      xb = std::max(xb, detail::max_abs_bits(x_ + std::size_t{x_index_[smp]} * first_in + i0, i1 - i0));
     me.x_bits = xb;
   }
 
-  /// Group G's partial forward product over the whole batch: x[:, rows] · W[rows, :].
+  /// xᵀ from input r0 on, over the batch's samples (through their indices): A[m][k] is
+  /// input r0 + m of sample k, for the first layer's weight gradient xᵀ · dz.
+  kernel::simd::IndexedA<first_in, false> x_columns(std::size_t r0) const noexcept { return {x_ + r0, x_index_}; }
+
+  /// Group G's partial forward product over the whole batch: x[:, rows] · W[rows, :]
+  /// (the samples read through their indices: where they lie in step_rows' data set).
   template <std::size_t G>
   void first_layer_partial(const float* w0) {
     constexpr std::size_t r0 = group_row(G), rows = group_row(G + 1) - r0;
     if constexpr (rows > 0) {
       using S = kernel::simd::GemmShape<batch, first_out, rows, first_in, 1, first_out>;
       kernel::simd::StoreEpilogue<Be, first_out> epi{Be{}, partial_.data() + G * batch * first_out};
-      kernel::simd::gemm<S>(Be{}, x_ + r0, w0 + r0 * first_out, epi);
+      kernel::simd::gemm<S>(Be{}, kernel::simd::IndexedA<first_in, true>{x_ + r0, x_index_}, w0 + r0 * first_out, epi);
     }
   }
 
@@ -611,7 +612,7 @@ class DataParallel {
         UpdateEpilogue<decltype(step.rule)> epi{net_.params().data() + b, st, st + n,
                                                 keep_gradients_ ? out + b : nullptr, step.rule, step.states};
         using S = kernel::simd::GemmShape<Rows, first_out, batch, 1, first_in, first_out>;
-        kernel::simd::gemm<S>(Be{}, x_ + r0, dz, epi);
+        kernel::simd::gemm<S>(Be{}, x_columns(r0), dz, epi);
         me.opt[0] = o;
       }
     });
@@ -897,7 +898,7 @@ class DataParallel {
       std::fill_n(g + first_weights, NetT::param_count - first_weights, 0.0f);
       float* acts = acts_.data() + c * NetT::activation_count * chunk;
       float* d = dout_.data() + c * out_n * chunk;
-      const float* x = x_ + c * chunk * NetT::input_size;
+      const float* x = split_first ? nullptr : x_ + c * chunk * NetT::input_size;  // split: the first node is done
       PassContext ctx;
       ctx.scratch = s1 + NetT::max_width * chunk;
       ctx.seed = seed_;
@@ -999,7 +1000,8 @@ class DataParallel {
   std::uint32_t w0_bits_ = 0;
   std::array<std::uint32_t, groups> group_dz_bits_{};
   std::array<std::uint32_t, groups> group_g_bits_{};
-  // step_rows: the data set, the batch's rows, the gathered batch, and the typed copy.
+  // step_rows: the data set, the batch's rows, the gathered batch (unless the first layer
+  // is split: it reads the data set through the rows), and the typed copy.
   const float* gather_inputs_ = nullptr;
   const void* gather_targets_ = nullptr;
   const std::uint32_t* gather_rows_ = nullptr;
@@ -1014,7 +1016,15 @@ class DataParallel {
   std::size_t deferred_ = 0;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<pipeline_detail::Barrier> barrier_;
+  /// The batch's inputs: sample s at x_ + x_index_[s]·input_size (a split first layer's
+  /// only reader), or, for the other paths, contiguous at x_ (x_index_ the identity).
   const float* x_ = nullptr;
+  const std::uint32_t* x_index_ = nullptr;
+  static constexpr std::array<std::uint32_t, batch> identity_ = [] {
+    std::array<std::uint32_t, batch> a{};
+    for (std::size_t s = 0; s < batch; ++s) a[s] = static_cast<std::uint32_t>(s);
+    return a;
+  }();
   const void* targets_ = nullptr;
   float (*loss_fn_)(const float*, const void*, std::size_t, float*) = nullptr;
   std::size_t steps_ = 0;

@@ -19,9 +19,14 @@
  * A shape may also address A through `row_offset(m) + k_offset(k)` (separable, computed
  * once per row of a block and once per k): convolutions run on the same micro-kernel as
  * implicit GEMMs whose A rows are gathered from the input tensor (`conv.hpp`).
+ *
+ * A may instead be an `IndexedA`: the batch's samples picked by index from a data set in
+ * memory, as the rows of A (X·W) or as its columns (Xᵀ·dZ), so that a shuffled batch is
+ * multiplied where it lies, without a gathered copy (`DataParallel::step_rows`).
  */
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 
 #include "partial.hpp"
 
@@ -38,6 +43,46 @@ struct GemmShape {
   static constexpr std::size_t k_offset(std::size_t k) noexcept { return k * a_cs; }
 };
 
+/**
+ * @brief An A operand whose samples are picked by index from a row-major table of
+ * samples `Stride` floats apart (a data set in memory): with `OnRows`, A[m][k] =
+ * base[index[m]·Stride + S::k_offset(k)] (the selected samples as rows: X·W); else
+ * A[m][k] = base[index[k]·Stride + S::row_offset(m)] (as columns: Xᵀ·dZ). The shape's
+ * stride of the indexed dimension is not used. Same products, bit for bit, as the plain
+ * operand on the gathered copy.
+ */
+template <std::size_t Stride, bool OnRows>
+struct IndexedA {
+  const float* base;
+  const std::uint32_t* index;
+  template <class S>
+  const float* row(std::size_t m) const noexcept {
+    if constexpr (OnRows)
+      return base + std::size_t{index[m]} * Stride;
+    else
+      return base + S::row_offset(m);
+  }
+  template <class S>
+  std::size_t col(std::size_t k) const noexcept {
+    if constexpr (OnRows)
+      return S::k_offset(k);
+    else
+      return std::size_t{index[k]} * Stride;
+  }
+};
+/// The plain operand: A[m][k] = a[S::row_offset(m) + S::k_offset(k)].
+struct PlainA {
+  const float* base;
+  template <class S>
+  const float* row(std::size_t m) const noexcept {
+    return base + S::row_offset(m);
+  }
+  template <class S>
+  static constexpr std::size_t col(std::size_t k) noexcept {
+    return S::k_offset(k);
+  }
+};
+
 /// Block sizes for a backend and shape.
 template <SimdBackend Be, class S>
 struct Blocking {
@@ -49,8 +94,8 @@ struct Blocking {
   static constexpr std::size_t MR = std::min<std::size_t>({S::M, std::max<std::size_t>(1, (regs == 32 ? 24 : 12) / NV), 8});
 };
 
-template <SimdBackend Be, class S, std::size_t MR, std::size_t NV, std::size_t Last, class Epi>
-inline void micro_kernel(Be be, const float* a, const float* b, std::size_t m0, std::size_t j0, Epi& epi) noexcept {
+template <SimdBackend Be, class S, std::size_t MR, std::size_t NV, std::size_t Last, class A, class Epi>
+inline void micro_kernel(Be be, A a, const float* b, std::size_t m0, std::size_t j0, Epi& epi) noexcept {
   using V = vec<Be>;
   constexpr std::size_t W = V::size;
   constexpr std::size_t accs = MR * NV;
@@ -62,7 +107,7 @@ inline void micro_kernel(Be be, const float* a, const float* b, std::size_t m0, 
       for (std::size_t v = 0; v < NV; ++v) acc[c][r][v] = V(0.0f);
 
   const float* arow[MR];
-  for (std::size_t r = 0; r < MR; ++r) arow[r] = a + S::row_offset(m0 + r);
+  for (std::size_t r = 0; r < MR; ++r) arow[r] = a.template row<S>(m0 + r);
 
   auto step = [&](std::size_t c, std::size_t k) {
     const float* brow = b + k * S::ldb + j0;
@@ -73,7 +118,7 @@ inline void micro_kernel(Be be, const float* a, const float* b, std::size_t m0, 
       else
         bv[v] = V::load_unaligned(brow + v * W);
     }
-    const std::size_t ko = S::k_offset(k);
+    const std::size_t ko = a.template col<S>(k);
     for (std::size_t r = 0; r < MR; ++r) {
       const V av(arow[r][ko]);
       for (std::size_t v = 0; v < NV; ++v) acc[c][r][v] = xsimd::fma(av, bv[v], acc[c][r][v]);
@@ -98,15 +143,14 @@ inline void micro_kernel(Be be, const float* a, const float* b, std::size_t m0, 
 /// The micro-kernel kept out of line: inlined into a large caller (a whole network's
 /// pass), GCC 12 allocates its registers worse (W3 measured 45% slower), and one call
 /// per block costs nothing next to a block's K·MR·NV FMAs.
-template <SimdBackend Be, class S, std::size_t MR, std::size_t NV, std::size_t Last, class Epi>
-[[gnu::noinline]] void micro_kernel_call(Be be, const float* a, const float* b, std::size_t m0, std::size_t j0,
-                                         Epi& epi) noexcept {
+template <SimdBackend Be, class S, std::size_t MR, std::size_t NV, std::size_t Last, class A, class Epi>
+[[gnu::noinline]] void micro_kernel_call(Be be, A a, const float* b, std::size_t m0, std::size_t j0, Epi& epi) noexcept {
   micro_kernel<Be, S, MR, NV, Last>(be, a, b, m0, j0, epi);
 }
 
 /// Runs every row block of one column block (batch 1, latency-bound, stays inline).
-template <SimdBackend Be, class S, std::size_t NV, std::size_t Last, class Epi>
-inline void column_block(Be be, const float* a, const float* b, std::size_t j0, Epi& epi) noexcept {
+template <SimdBackend Be, class S, std::size_t NV, std::size_t Last, class A, class Epi>
+inline void column_block(Be be, A a, const float* b, std::size_t j0, Epi& epi) noexcept {
   constexpr std::size_t MR = Blocking<Be, S>::MR;
   std::size_t m0 = 0;
   if constexpr (S::M > MR) {
@@ -118,12 +162,12 @@ inline void column_block(Be be, const float* a, const float* b, std::size_t j0, 
 }
 
 /**
- * @brief C = A·B through `epi.store<Lanes>(acc, row, col)`, for shape S.
- * Full column blocks of NV vectors first, then one block with the leftover vectors,
- * whose last vector may hold fewer than `lanes` columns.
+ * @brief C = A·B through `epi.store<Lanes>(acc, row, col)`, for shape S and an A operand
+ * (`PlainA` or `IndexedA`). Full column blocks of NV vectors first, then one block with
+ * the leftover vectors, whose last vector may hold fewer than `lanes` columns.
  */
-template <class S, SimdBackend Be, class Epi>
-inline void gemm(Be be, const float* a, const float* b, Epi& epi) noexcept {
+template <class S, SimdBackend Be, class A, class Epi>
+inline void gemm_operand(Be be, A a, const float* b, Epi& epi) noexcept {
   using Bl = Blocking<Be, S>;
   constexpr std::size_t W = Bl::W, NV = Bl::NV;
   constexpr std::size_t full_vecs = S::N / W, tail = S::N % W;
@@ -131,6 +175,18 @@ inline void gemm(Be be, const float* a, const float* b, Epi& epi) noexcept {
   constexpr std::size_t left_vecs = full_vecs % NV + (tail ? 1 : 0);
   for (std::size_t jb = 0; jb < blocks; ++jb) column_block<Be, S, NV, W>(be, a, b, jb * NV * W, epi);
   if constexpr (left_vecs > 0) column_block<Be, S, left_vecs, tail ? tail : W>(be, a, b, blocks * NV * W, epi);
+}
+
+/// C = A·B with A at `a` (addressed through the shape's strides).
+template <class S, SimdBackend Be, class Epi>
+inline void gemm(Be be, const float* a, const float* b, Epi& epi) noexcept {
+  gemm_operand<S>(be, PlainA{a}, b, epi);
+}
+
+/// C = A·B with A picked by index from a table of samples (see `IndexedA`).
+template <class S, SimdBackend Be, std::size_t Stride, bool OnRows, class Epi>
+inline void gemm(Be be, IndexedA<Stride, OnRows> a, const float* b, Epi& epi) noexcept {
+  gemm_operand<S>(be, a, b, epi);
 }
 
 }  // namespace kernel::simd
