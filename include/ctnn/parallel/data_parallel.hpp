@@ -39,6 +39,7 @@
  */
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstddef>
@@ -396,6 +397,14 @@ class DataParallel {
   static constexpr std::size_t group_row(std::size_t g) {
     return g >= groups ? first_in : std::min(first_in, (g * first_in + groups * row_quantum / 2) / (groups * row_quantum) * row_quantum);
   }
+  /// The weight-gradient panels of all groups, numbered in row order: group g's are
+  /// [panel_begin(g), panel_begin(g + 1)), full panels of panel_rows and then its tail.
+  static constexpr std::size_t panel_begin(std::size_t g) {
+    std::size_t n = 0;
+    for (std::size_t h = 0; h < std::min(g, groups); ++h) n += (group_row(h + 1) - group_row(h) + panel_rows - 1) / panel_rows;
+    return n;
+  }
+  static constexpr std::size_t panel_count = panel_begin(groups);
 
   /// A network of three Dense nodes (the Fashion-MNIST MLP) is split across the workers by
   /// its weights, not its samples: the first and the second node both by their input rows
@@ -519,6 +528,43 @@ class DataParallel {
     }(std::make_index_sequence<groups>{});
   }
 
+  /// Calls f.template operator()<Rows>(r0) for panel p (numbered as in panel_begin).
+  template <class F>
+  void with_panel(std::size_t p, F&& f) {
+    [&]<std::size_t... G>(std::index_sequence<G...>) {
+      (
+          [&] {
+            constexpr std::size_t r0 = group_row(G), r1 = group_row(G + 1), full = (r1 - r0) / panel_rows;
+            if (p < panel_begin(G) || p >= panel_begin(G + 1)) return;
+            const std::size_t i = p - panel_begin(G);
+            if constexpr (full > 0)
+              if (i < full) return f.template operator()<panel_rows>(r0 + i * panel_rows);
+            if constexpr ((r1 - r0) % panel_rows != 0) f.template operator()<(r1 - r0) % panel_rows>(r0 + full * panel_rows);
+          }(),
+          ...);
+    }(std::make_index_sequence<groups>{});
+  }
+
+  /// Runs f(p) for first-layer panels, each exactly once across the workers: worker w takes
+  /// its own groups' panels in order, then the other workers' from their last down, until
+  /// it meets a panel already taken. The step ends when the slower worker does, so the one
+  /// that finishes its own first (a faster core, or one with less else to do) takes over
+  /// the rest; each panel's result is the same whoever computes it.
+  template <class F>
+  void claim_panels(const Worker& me, std::size_t w, F&& f) {
+    auto claim = [&](std::size_t p) { return !panel_taken_[p].v.exchange(true, std::memory_order_relaxed); };
+    for (std::size_t p = panel_begin(me.group_begin); p < panel_begin(me.group_end) && claim(p); ++p) f(p);
+    for (std::size_t v = 1; v < threads_; ++v) {
+      const Worker& other = *workers_[(w + v) % threads_];
+      for (std::size_t p = panel_begin(other.group_end); p-- > panel_begin(other.group_begin) && claim(p);) f(p);
+    }
+  }
+  /// Clears this worker's panels' marks for the step (before any barrier that precedes claims).
+  void reset_panels(const Worker& me) noexcept {
+    for (std::size_t p = panel_begin(me.group_begin); p < panel_begin(me.group_end); ++p)
+      panel_taken_[p].v.store(false, std::memory_order_relaxed);
+  }
+
   /**
    * Whether every gradient of this step is provably finite before any is summed, so that
    * the first layer's weight rows may be updated as each panel of their gradient is
@@ -599,23 +645,25 @@ class DataParallel {
     const O before = me.opt[0];
     float* out = grad_.data();
     bool poison = false;
-    for_each_panel(me, [&]<std::size_t Rows>(std::size_t r0) {
-      if (!at_once) {
-        poison |= first_layer_rows<Rows>(r0, dz, out + r0 * first_out);
-        return;
-      }
-      if constexpr (fusable) {
-        O o = before;
-        const auto step = o.step_rule();
-        const std::size_t b = r0 * first_out, n = Rows * first_out;
-        float* st = state_.data() + O::state_blocks * b;
-        UpdateEpilogue<decltype(step.rule)> epi{net_.params().data() + b, st, st + n,
-                                                keep_gradients_ ? out + b : nullptr, step.rule, step.states};
-        using S = kernel::simd::GemmShape<Rows, first_out, batch, 1, first_in, first_out>;
-        kernel::simd::gemm<S>(Be{}, x_columns(r0), dz, epi);
-        me.opt[0] = o;
-      }
-    });
+    if (!at_once) {
+      for_each_panel(me, [&]<std::size_t Rows>(std::size_t r0) { poison |= first_layer_rows<Rows>(r0, dz, out + r0 * first_out); });
+      return poison;
+    }
+    if constexpr (fusable) {
+      O o = before;
+      const auto step = o.step_rule();
+      me.opt[0] = o;  // stepped once, whichever panels this worker ends up with
+      claim_panels(me, w, [&](std::size_t p) {
+        with_panel(p, [&]<std::size_t Rows>(std::size_t r0) {
+          const std::size_t b = r0 * first_out, n = Rows * first_out;
+          float* st = state_.data() + O::state_blocks * b;
+          UpdateEpilogue<decltype(step.rule)> epi{net_.params().data() + b, st, st + n,
+                                                  keep_gradients_ ? out + b : nullptr, step.rule, step.states};
+          using S = kernel::simd::GemmShape<Rows, first_out, batch, 1, first_in, first_out>;
+          kernel::simd::gemm<S>(Be{}, x_columns(r0), dz, epi);
+        });
+      });
+    }
     return poison;
   }
 
@@ -767,6 +815,7 @@ class DataParallel {
     ks::transpose<first_out, mid>(p + M3::w2, me.wt2.data(), group_hid(me.group_begin), group_hid(me.group_end));
     ks::transpose<mid, out_n>(p + M3::w3, me.wt3.data());
     record_input_bits(me);
+    reset_panels(me);
     barrier_->arrive_and_wait();
     // 2. The first node's output for the whole batch, the columns its row groups of the second
     // node read (the partials summed in group order, bias, activation), then their partials.
@@ -890,6 +939,7 @@ class DataParallel {
         ((G >= me.group_begin && G < me.group_end ? first_layer_partial<G>(p) : void()), ...);
       }(std::make_index_sequence<groups>{});
       record_input_bits(me);
+      reset_panels(me);
     }
     if constexpr (SimdBackend<Be>) barrier_->arrive_and_wait();
     // 1. Chunks w, w + T, w + 2T, ...: forward, loss gradient, backward into the chunk's block.
@@ -999,6 +1049,10 @@ class DataParallel {
   AlignedBuffer q2_{split_mlp ? groups * batch * mid : 0}, dz1_{split_mlp ? batch * first_out : 0};
   std::uint32_t w0_bits_ = 0;
   std::array<std::uint32_t, groups> group_dz_bits_{};
+  struct alignas(64) PanelMark {
+    std::atomic<bool> v{false};
+  };
+  std::array<PanelMark, split_first ? panel_count : 0> panel_taken_{};  ///< claim_panels' marks, one line each
   std::array<std::uint32_t, groups> group_g_bits_{};
   // step_rows: the data set, the batch's rows, the gathered batch (unless the first layer
   // is split: it reads the data set through the rows), and the typed copy.
