@@ -26,7 +26,10 @@
  * sums. When a pre-check proves every gradient of the step finite, the optimizer's rule is
  * applied to each gradient vector in the product's epilogue (dW never goes to memory);
  * otherwise the rows are stored, checked, and updated after the barrier. Groups
- * and panels are fixed at compile time, so this too is independent of the thread count.
+ * and panels are fixed at compile time, so this too is independent of the thread count;
+ * the fused panels are claimed (own first, then the others' from their end), so that a
+ * worker done early takes over the rest. The first layer reads the batch through its row
+ * indices (`step_rows`: where the samples lie in the data set; no copy).
  * The other Dense layers' Wᵀ (for their input gradients) is transposed once per step by
  * each worker into its own copy.
  *
