@@ -514,24 +514,15 @@ class DataParallel {
   }
 
   /// Calls f.template operator()<Rows>(r0) for each panel of this worker's first-layer
-  /// groups: panels of panel_rows from each group's first row, then the group's tail.
-  /// Fixed at compile time, so the same panels for every thread count.
+  /// groups, in row order (the checked path's fixed assignment).
   template <class F>
   void for_each_panel(const Worker& me, F&& f) {
-    [&]<std::size_t... G>(std::index_sequence<G...>) {
-      (
-          [&] {
-            constexpr std::size_t r0 = group_row(G), r1 = group_row(G + 1), tail = (r1 - r0) % panel_rows;
-            if (G < me.group_begin || G >= me.group_end) return;
-            std::size_t r = r0;
-            for (; r + panel_rows <= r1; r += panel_rows) f.template operator()<panel_rows>(r);
-            if constexpr (tail != 0) f.template operator()<tail>(r);
-          }(),
-          ...);
-    }(std::make_index_sequence<groups>{});
+    for (std::size_t p = panel_begin(me.group_begin); p < panel_begin(me.group_end); ++p) with_panel(p, f);
   }
 
-  /// Calls f.template operator()<Rows>(r0) for panel p (numbered as in panel_begin).
+  /// Calls f.template operator()<Rows>(r0) for panel p (numbered as in panel_begin): panels of
+  /// panel_rows from each group's first row, then the group's tail. Fixed at compile time, so
+  /// the same panels for every thread count.
   template <class F>
   void with_panel(std::size_t p, F&& f) {
     [&]<std::size_t... G>(std::index_sequence<G...>) {
