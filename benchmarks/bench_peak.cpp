@@ -60,7 +60,9 @@ BENCHMARK(read_bandwidth<960>)->Name("Machine/read_bandwidth/960KB");
 #include <ctnn/parallel/threading.hpp>
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <thread>
 namespace {
 void read_bandwidth_two_cores(benchmark::State& state) {
@@ -96,3 +98,135 @@ void read_bandwidth_two_cores(benchmark::State& state) {
 }  // namespace
 BENCHMARK(read_bandwidth<2048>)->Name("Machine/read_bandwidth/2MB");
 BENCHMARK(read_bandwidth_two_cores)->Name("Machine/read_bandwidth/2MB_each_two_cores")->UseRealTime();
+
+// Probe: the clock one core gets, alone and while the other core runs FMAs: a chain of
+// dependent additions runs one per cycle whatever else the core does, so its rate is that
+// thread's clock. Where the host gives the two vCPUs one physical core's resources or one
+// power budget at times, the second figure falls (on this machine, 2026-11-23: 2.43 → 1.94
+// G additions/s in one state, 3.3 both ways in another), and then no two-thread workload can
+// run twice as fast as one thread; the W6 note of docs/benchmarks.md quotes both figures.
+namespace {
+/// n dependent additions: one per cycle, whatever the data.
+void add_chain(std::int64_t n) {
+  std::uint64_t x = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    x += 1;
+    asm volatile("" : "+r"(x));  // kept, and each depends on the last
+  }
+  benchmark::DoNotOptimize(x);
+}
+
+template <bool Beside>
+void dependent_adds(benchmark::State& state) {
+  cpu_set_t saved;
+  pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved);
+  std::atomic<bool> stop{false};
+  std::thread other;
+  if constexpr (Beside)
+    other = std::thread([&] {
+      ctnn::pipeline_detail::pin_to_core(1);
+      using V = ctnn::kernel::simd::vec<ctnn::backend::native>;
+      V acc[16];
+      for (int c = 0; c < 16; ++c) acc[c] = V(static_cast<float>(c) * 1e-3f);
+      const V a(0.999999f), b(1e-7f);
+      while (!stop.load(std::memory_order_relaxed))
+        for (int r = 0; r < 1000; ++r)
+          for (int c = 0; c < 16; ++c) acc[c] = xsimd::fma(acc[c], a, b);
+      for (int c = 0; c < 16; ++c) benchmark::DoNotOptimize(acc[c]);
+    });
+  ctnn::pipeline_detail::pin_to_core(0);
+  constexpr std::int64_t n = 1 << 22;
+  for (auto _ : state) add_chain(n);
+  stop.store(true, std::memory_order_relaxed);
+  if (other.joinable()) other.join();
+  pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
+  state.counters["adds/s"] = benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+}
+}  // namespace
+BENCHMARK(dependent_adds<false>)->Name("Machine/dependent_adds/alone");
+BENCHMARK(dependent_adds<true>)->Name("Machine/dependent_adds/beside_fma_on_other_core");
+
+// Probe: the host's ceiling for a step shaped like W6's on two threads — three phases of
+// pure arithmetic (2 × 250k dependent additions each, ~150 µs on one core at 3.3 GHz),
+// split evenly over cores 0 and 1 with a barrier after each phase — against the same work
+// on one thread, on core 0 and then on core 1, the three taken in turn, 8 steps each, within
+// every iteration (the host's state changes within seconds). No memory traffic, nothing shared
+// but the barrier: what the two-thread step loses comes from the host (interrupts and exits
+// that stop one core while the other waits at a barrier, a core that runs slower than the
+// other for a while). `ceiling` — the faster core's one-thread step over the two-thread one —
+// bounds what any such split could gain in that state; report.py prints it beside W6.
+namespace {
+void barrier_step(benchmark::State& state) {
+  constexpr std::int64_t phase_adds = 250'000;
+  constexpr int reps = 8;  // steps of each kind per iteration
+  using Clock = std::chrono::steady_clock;
+  cpu_set_t saved;
+  pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved);
+  std::atomic<std::uint32_t> arrived{0}, generation{0}, start{0};
+  auto barrier = [&] {  // two parties, spinning: the cores are this probe's own
+    const std::uint32_t g = generation.load(std::memory_order_acquire);
+    if (arrived.fetch_add(1, std::memory_order_acq_rel) == 1) {
+      arrived.store(0, std::memory_order_relaxed);
+      generation.store(g + 1, std::memory_order_release);
+      return;
+    }
+    while (generation.load(std::memory_order_acquire) == g) {
+    }
+  };
+  constexpr std::uint32_t quit = ~std::uint32_t{0};
+  std::thread other([&] {  // sleeps while the one-thread steps run
+    ctnn::pipeline_detail::pin_to_core(1);
+    for (std::uint32_t seen = 0;;) {
+      start.wait(seen, std::memory_order_acquire);
+      seen = start.load(std::memory_order_acquire);
+      if (seen == quit) return;
+      for (int r = 0; r <= reps; ++r) {
+        barrier();
+        for (int p = 0; p < 3; ++p) {
+          add_chain(phase_adds);
+          barrier();
+        }
+      }
+    }
+  });
+  double one[2] = {0, 0}, faster = 0, two = 0;
+  std::uint32_t round = 0;
+  for (auto _ : state) {
+    double t[2];
+    for (int core = 0; core < 2; ++core) {
+      ctnn::pipeline_detail::pin_to_core(static_cast<std::size_t>(core));
+      add_chain(2 * phase_adds);  // settled on the core
+      const auto t0 = Clock::now();
+      for (int r = 0; r < reps; ++r)
+        for (int p = 0; p < 3; ++p) add_chain(2 * phase_adds);
+      t[core] = std::chrono::duration<double>(Clock::now() - t0).count() / reps;
+      one[core] += t[core];
+    }
+    faster += std::min(t[0], t[1]);
+    ctnn::pipeline_detail::pin_to_core(0);
+    start.store(++round, std::memory_order_release);
+    start.notify_one();
+    Clock::time_point t0;
+    for (int r = 0; r <= reps; ++r) {  // the first step (the other thread waking) untimed
+      barrier();
+      if (r == 1) t0 = Clock::now();
+      for (int p = 0; p < 3; ++p) {
+        add_chain(phase_adds);
+        barrier();
+      }
+    }
+    const double d = std::chrono::duration<double>(Clock::now() - t0).count() / reps;
+    two += d;
+    state.SetIterationTime(d);
+  }
+  start.store(quit, std::memory_order_release);
+  start.notify_one();
+  other.join();
+  pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
+  const double n = static_cast<double>(state.iterations());
+  state.counters["one_thread_core0_us"] = one[0] / n * 1e6;
+  state.counters["one_thread_core1_us"] = one[1] / n * 1e6;
+  state.counters["ceiling"] = faster / two;
+}
+}  // namespace
+BENCHMARK(barrier_step)->Name("Machine/barrier_step/two_threads")->UseManualTime();

@@ -137,6 +137,21 @@ def main():
                      f"half: no less than {fmt_time(floor)}, i.e. at most {w6s['one_thread']['ns'] / floor:.2f}× the one-thread "
                      f"step in this run, before any data moves between the cores; the 2-thread step took {fmt_time(w6s['ctnn']['ns'])} "
                      f"({w6s['one_thread']['ns'] / w6s['ctnn']['ns']:.2f}×).")
+    step = workloads.get("Machine/barrier_step", {}).get("two_threads", {})
+    if "ceiling" in step:
+        notes.append(f"- Machine/barrier_step: a step shaped like W6's but of pure arithmetic (three phases, a barrier "
+                     f"after each, no memory traffic) took {fmt_time(step['ns'])} on two threads against "
+                     f"{step['one_thread_core0_us']:.1f} µs (core 0) and {step['one_thread_core1_us']:.1f} µs (core 1) "
+                     f"on one, taken in turn: the host lets such a split run at most {step['ceiling']:.2f}× the faster "
+                     f"core in this run (it stops one core now and then while the other waits at a barrier); "
+                     f"the W6 rows above are bounded by it.")
+    adds = workloads.get("Machine/dependent_adds", {})
+    if "alone" in adds and "beside_fma_on_other_core" in adds:
+        alone, beside = adds["alone"]["ns"], adds["beside_fma_on_other_core"]["ns"]
+        notes.append(f"- Machine/dependent_adds: a chain of dependent additions (one per cycle) on core 0 took "
+                     f"{fmt_time(alone)} alone and {fmt_time(beside)} while core 1 ran FMAs: core 0 kept "
+                     f"{100 * alone / beside:.0f}% of its speed beside a busy core 1 (below 100%: the host shares "
+                     f"a physical core or its power budget between them at the time).")
     for kind in ("train_step", "inference"):
         w8 = workloads.get(f"W8/{kind}_b262144", {})
         if "ctnn" in w8:

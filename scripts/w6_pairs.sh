@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# W6 as a user would time it: the Fashion-MNIST MLP example's own epoch_seconds with
+# --threads 2 against the same run on one thread (ctnn::Trainer), the two alternating so
+# that each pair sees the same state of a shared machine; prints every pair's ratio and
+# their median (the first pair is a warm-up and is dropped). Where ctnn_bench is built
+# (build/benchmarks, by scripts/test.sh or scripts/benchmarks.sh), each pair is followed by
+# its Machine/barrier_step probe: the host's ceiling, at that moment, for a two-thread step
+# of the same shape made of pure arithmetic (docs/parallelism.md, "W6 in session 8").
+#   bash scripts/w6_pairs.sh [PAIRS (default 8)] [extra example arguments...]
+# Needs the example built in build-release (bash scripts/main.sh does it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pairs=${1:-8}
+shift || true
+exe=build-release/examples/fashion_mnist_mlp
+bench=build/benchmarks/ctnn_bench
+if [[ ! -x $exe ]]; then
+  echo "error: $exe not found; run bash scripts/main.sh first (it builds the example)" >&2
+  exit 1
+fi
+[[ -x $bench ]] || echo "note: $bench not built: pairs without the host ceiling" >&2
+args=(--optimizer sgd --momentum 0.9 --epochs 3 --schedule constant "$@")
+epoch() { "$exe" "${args[@]}" "$@" | sed -n 's/^result .*epoch_seconds=\([0-9.]*\).*/\1/p'; }
+ceiling() {
+  [[ -x $bench ]] || return 0
+  "$bench" --benchmark_filter='^Machine/barrier_step/' --benchmark_min_time=0.3 2>/dev/null |
+    sed -n 's/.*ceiling=\([0-9.]*\).*/\1/p'
+}
+rows=()
+for ((i = 0; i <= pairs; ++i)); do
+  one=$(epoch)
+  two=$(epoch --threads 2)
+  if [[ -z $one || -z $two ]]; then
+    echo "error: the example printed no result line" >&2
+    exit 1
+  fi
+  r=$(awk -v a="$one" -v b="$two" 'BEGIN { printf "%.3f", a / b }')
+  if ((i == 0)); then
+    echo "warm-up: 1 thread ${one} s, 2 threads ${two} s (dropped)"
+    continue
+  fi
+  c=$(ceiling)
+  echo "pair $i: 1 thread ${one} s, 2 threads ${two} s, ratio ${r}${c:+, host ceiling $c}"
+  rows+=("$r ${c:-0}")
+done
+printf '%s\n' "${rows[@]}" | awk '
+  function median(a, n,   i, j, t) {
+    for (i = 2; i <= n; ++i) for (j = i; j > 1 && a[j - 1] > a[j]; --j) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  { r[NR] = $1; c[NR] = $2; e[NR] = $2 > 0 ? $1 / $2 : 0; lo = NR == 1 || $1 < lo ? $1 : lo; hi = NR == 1 || $1 > hi ? $1 : hi }
+  END {
+    printf "W6 epoch, 2 threads vs 1: median %.3f (min %.3f, max %.3f) over %d pairs\n", median(r, NR), lo, hi, NR
+    if (c[1] > 0) printf "host ceiling beside them: median %.3f; ratio / ceiling: median %.3f\n", median(c, NR), median(e, NR)
+  }'
