@@ -4,8 +4,9 @@
 # that each pair sees the same state of a shared machine; prints every pair's ratio and
 # their median (the first pair is a warm-up and is dropped). Where ctnn_bench is built
 # (build/benchmarks, by scripts/test.sh or scripts/benchmarks.sh), each pair is followed by
-# its Machine/barrier_step probe: the host's ceiling, at that moment, for a two-thread step
-# of the same shape made of pure arithmetic (docs/parallelism.md, "W6 in session 8").
+# the Machine/barrier_step probe: how much faster than one core the host let two threads run
+# a step of the same shape made of pure arithmetic, just after the pair (near 2 when the
+# host is calm; it changes within seconds; docs/parallelism.md, "W6 in session 8").
 #   bash scripts/w6_pairs.sh [PAIRS (default 8)] [extra example arguments...]
 # Needs the example built in build-release (bash scripts/main.sh does it).
 set -euo pipefail
@@ -18,13 +19,13 @@ if [[ ! -x $exe ]]; then
   echo "error: $exe not found; run bash scripts/main.sh first (it builds the example)" >&2
   exit 1
 fi
-[[ -x $bench ]] || echo "note: $bench not built: pairs without the host ceiling" >&2
+[[ -x $bench ]] || echo "note: $bench not built: pairs without the host probe" >&2
 args=(--optimizer sgd --momentum 0.9 --epochs 3 --schedule constant "$@")
 epoch() { "$exe" "${args[@]}" "$@" | sed -n 's/^result .*epoch_seconds=\([0-9.]*\).*/\1/p'; }
-ceiling() {
+probe() {
   [[ -x $bench ]] || return 0
   "$bench" --benchmark_filter='^Machine/barrier_step/' --benchmark_min_time=0.3 2>/dev/null |
-    sed -n 's/.*ceiling=\([0-9.]*\).*/\1/p'
+    sed -n 's/.*speedup=\([0-9.]*\).*/\1/p'
 }
 rows=()
 for ((i = 0; i <= pairs; ++i)); do
@@ -39,8 +40,8 @@ for ((i = 0; i <= pairs; ++i)); do
     echo "warm-up: 1 thread ${one} s, 2 threads ${two} s (dropped)"
     continue
   fi
-  c=$(ceiling)
-  echo "pair $i: 1 thread ${one} s, 2 threads ${two} s, ratio ${r}${c:+, host ceiling $c}"
+  c=$(probe)
+  echo "pair $i: 1 thread ${one} s, 2 threads ${two} s, ratio ${r}${c:+, host probe $c}"
   rows+=("$r ${c:-0}")
 done
 printf '%s\n' "${rows[@]}" | awk '
@@ -48,8 +49,8 @@ printf '%s\n' "${rows[@]}" | awk '
     for (i = 2; i <= n; ++i) for (j = i; j > 1 && a[j - 1] > a[j]; --j) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
-  { r[NR] = $1; c[NR] = $2; e[NR] = $2 > 0 ? $1 / $2 : 0; lo = NR == 1 || $1 < lo ? $1 : lo; hi = NR == 1 || $1 > hi ? $1 : hi }
+  { r[NR] = $1; c[NR] = $2; lo = NR == 1 || $1 < lo ? $1 : lo; hi = NR == 1 || $1 > hi ? $1 : hi }
   END {
     printf "W6 epoch, 2 threads vs 1: median %.3f (min %.3f, max %.3f) over %d pairs\n", median(r, NR), lo, hi, NR
-    if (c[1] > 0) printf "host ceiling beside them: median %.3f; ratio / ceiling: median %.3f\n", median(c, NR), median(e, NR)
+    if (c[1] > 0) printf "host probe (pure-arithmetic step, 2 threads vs the faster core) after each pair: median %.3f\n", median(c, NR)
   }'
