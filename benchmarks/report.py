@@ -8,6 +8,7 @@ docs/benchmarks.md (a table of medians with ratios ctnn/peer) and a PNG bar char
 import argparse
 import json
 import platform
+import re
 import subprocess
 import sys
 
@@ -20,6 +21,7 @@ def medians(path):
         if b.get("aggregate_name", "median") != "median":
             continue
         name = b.get("run_name", b["name"].removesuffix("_median")).removesuffix("/real_time").removesuffix("/manual_time")
+        name = re.sub(r"/iterations:\d+", "", name)
         parts = name.split("/")
         if parts[0] == "W8" and len(parts) == 4:  # W8/<kind>/<impl>/<batch> → W8/<kind>_b<batch>/<impl>
             name = f"W8/{parts[1]}_b{parts[3]}/{parts[2]}"
