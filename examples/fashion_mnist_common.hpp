@@ -30,6 +30,7 @@ struct Options {
   std::string schedule = "cosine";
   std::string backend = "simd";
   int threads = 1;  ///< > 1: data parallel (MLP example, batch 64, SIMD backend)
+  bool data_parallel = false;  ///< ctnn::DataParallel even on one thread (MLP example)
 };
 
 /// Shifts and scales every pixel by the training set's mean and standard deviation.

@@ -13,8 +13,8 @@ namespace {
 template <class Opt, class Be>
 int dispatch_batch(const Options& o, const io::FashionMnist& data, typename Opt::Options opt) {
   if constexpr (std::is_same_v<Be, backend::native>)
-    if (o.threads > 1) return o.threads == 2 ? train_threads<Mlp, 64, Opt, 2>(o, data, opt)
-                                             : train_threads<Mlp, 64, Opt, 4>(o, data, opt);
+    if (o.threads > 1 || o.data_parallel) return o.threads <= 2 ? train_threads<Mlp, 64, Opt, 2>(o, data, opt)
+                                                                : train_threads<Mlp, 64, Opt, 4>(o, data, opt);
   switch (o.batch) {
     case 16: return train<Mlp, 16, Opt, Be>(o, data, opt);
     case 32: return train<Mlp, 32, Opt, Be>(o, data, opt);
@@ -44,18 +44,25 @@ int main(int argc, char** argv) {
                  "Worker threads; 2 to 4 train data parallel (ctnn::DataParallel; needs --batch 64 and the simd backend)")
       ->check(CLI::Range(1, 4))
       ->capture_default_str();
+  app.add_flag("--data-parallel", o.data_parallel,
+               "Train with ctnn::DataParallel even on one thread (--threads 1): the engine of --threads 2, for "
+               "comparing thread counts on the same code (the same weights, bit for bit)");
   if (const auto rc = parse(app, argc, argv)) return *rc;
-  if (o.threads > 1 && (o.batch != 64 || o.backend != "simd")) {
-    std::fprintf(stderr, "error: --threads %d needs --batch 64 and --backend simd (the data-parallel build)\n", o.threads);
+  if ((o.threads > 1 || o.data_parallel) && (o.batch != 64 || o.backend != "simd")) {
+    if (o.threads > 1)
+      std::fprintf(stderr, "error: --threads %d needs --batch 64 and --backend simd (the data-parallel build)\n", o.threads);
+    else
+      std::fprintf(stderr, "error: --data-parallel needs --batch 64 and --backend simd (the data-parallel build)\n");
     return 2;
   }
 
   try {
     const io::FashionMnist data = load(o);
     std::printf("network: %zu parameters, %zu FLOPs per sample forward, optimizer %s, batch %d, %s schedule, "
-                "%s backend, %d thread%s\n",
+                "%s backend, %d thread%s%s\n",
                 Mlp::param_count, Mlp::flops_forward, o.optimizer.c_str(), o.batch, o.schedule.c_str(),
-                o.backend.c_str(), o.threads, o.threads > 1 ? "s" : "");
+                o.backend.c_str(), o.threads, o.threads > 1 ? "s" : "",
+                o.threads > 1 || o.data_parallel ? " (ctnn::DataParallel)" : "");
     if (o.backend == "scalar") return dispatch_optimizer<backend::scalar>(o, data);
     return dispatch_optimizer<backend::native>(o, data);
   } catch (const Error& e) {

@@ -8,6 +8,8 @@
 # a step of the same shape made of pure arithmetic, just after the pair (near 2 when the
 # host is calm; it changes within seconds; docs/parallelism.md, "W6 in session 8").
 #   bash scripts/w6_pairs.sh [PAIRS (default 8)] [extra example arguments...]
+# W6_BASELINE=dp compares against ctnn::DataParallel on one thread (--threads 1
+# --data-parallel: the same engine and weights) instead of ctnn::Trainer.
 # Needs the example built in build-release (bash scripts/main.sh does it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +23,12 @@ if [[ ! -x $exe ]]; then
 fi
 [[ -x $bench ]] || echo "note: $bench not built: pairs without the host probe" >&2
 args=(--optimizer sgd --momentum 0.9 --epochs 3 --schedule constant "$@")
+base=()
+case ${W6_BASELINE:-trainer} in
+  trainer) ;;
+  dp) base=(--threads 1 --data-parallel) ;;
+  *) echo "error: W6_BASELINE must be trainer or dp, not '${W6_BASELINE}'" >&2; exit 2 ;;
+esac
 epoch() { "$exe" "${args[@]}" "$@" | sed -n 's/^result .*epoch_seconds=\([0-9.]*\).*/\1/p'; }
 probe() {
   [[ -x $bench ]] || return 0
@@ -29,7 +37,7 @@ probe() {
 }
 rows=()
 for ((i = 0; i <= pairs; ++i)); do
-  one=$(epoch)
+  one=$(epoch "${base[@]}")
   two=$(epoch --threads 2)
   if [[ -z $one || -z $two ]]; then
     echo "error: the example printed no result line" >&2
@@ -44,13 +52,13 @@ for ((i = 0; i <= pairs; ++i)); do
   echo "pair $i: 1 thread ${one} s, 2 threads ${two} s, ratio ${r}${c:+, host probe $c}"
   rows+=("$r ${c:-0}")
 done
-printf '%s\n' "${rows[@]}" | awk '
+printf '%s\n' "${rows[@]}" | awk -v base="${W6_BASELINE:-trainer}" '
   function median(a, n,   i, j, t) {
     for (i = 2; i <= n; ++i) for (j = i; j > 1 && a[j - 1] > a[j]; --j) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
   { r[NR] = $1; c[NR] = $2; lo = NR == 1 || $1 < lo ? $1 : lo; hi = NR == 1 || $1 > hi ? $1 : hi }
   END {
-    printf "W6 epoch, 2 threads vs 1: median %.3f (min %.3f, max %.3f) over %d pairs\n", median(r, NR), lo, hi, NR
+    printf "W6 epoch, 2 threads vs 1 (" base "): median %.3f (min %.3f, max %.3f) over %d pairs\n", median(r, NR), lo, hi, NR
     if (c[1] > 0) printf "host probe (pure-arithmetic step, 2 threads vs the faster core) after each pair: median %.3f\n", median(c, NR)
   }'
