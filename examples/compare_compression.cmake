@@ -1,16 +1,9 @@
 # Trains the MPI example on 2 ranks for 5 epochs without and with top-k compression and
 # requires the compressed run's test accuracy to be within 1 percentage point.
+include(${CMAKE_CURRENT_LIST_DIR}/run_and_match.cmake)
 foreach(mode none topk)
-  execute_process(COMMAND ${MPIEXEC} -n 2 --oversubscribe ${EXE} --epochs 5 --compression ${mode}
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 600)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "${mode}: exit code ${rc}\n${out}${err}")
-  endif()
-  if(NOT out MATCHES "result test_accuracy=([0-9.]+)")
-    message(FATAL_ERROR "${mode}: no result line\n${out}${err}")
-  endif()
-  set(acc_${mode} ${CMAKE_MATCH_1})
-  message(STATUS "${mode}: test accuracy ${CMAKE_MATCH_1}")
+  run_and_match("${mode}: test accuracy" "result test_accuracy=([0-9.]+)" acc_${mode}
+                ${MPIEXEC} -n 2 --oversubscribe ${EXE} --epochs 5 --compression ${mode})
 endforeach()
 # Accuracies print as 0.dddd: compare in units of 1e-4.
 string(REGEX REPLACE "^0\\.([0-9][0-9][0-9][0-9]).*" "\\1" none4 "${acc_none}")
