@@ -2,6 +2,7 @@
 // inference and one training step (SGD) of any network on any backend.
 #pragma once
 #include <benchmark/benchmark.h>
+#include <pthread.h>
 
 #include <memory>
 #include <type_traits>
@@ -10,6 +11,19 @@
 #include "workloads.hpp"
 
 namespace bench {
+/// Restores the calling thread's CPU affinity at the end of its scope: the probes that pin
+/// themselves to a core leave the benchmark runner's thread as they found it.
+class KeptAffinity {
+ public:
+  KeptAffinity() noexcept { pthread_getaffinity_np(pthread_self(), sizeof(saved_), &saved_); }
+  ~KeptAffinity() { pthread_setaffinity_np(pthread_self(), sizeof(saved_), &saved_); }
+  KeptAffinity(const KeptAffinity&) = delete;
+  KeptAffinity& operator=(const KeptAffinity&) = delete;
+
+ private:
+  cpu_set_t saved_;
+};
+
 inline void flops(benchmark::State& state, double per_iteration) {
   state.counters["FLOP/s"] = benchmark::Counter(per_iteration, benchmark::Counter::kIsIterationInvariantRate);
 }

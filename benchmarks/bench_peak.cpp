@@ -4,6 +4,8 @@
 
 #include <ctnn/backends/simd/arch.hpp>
 
+#include "bench_common.hpp"
+
 namespace {
 void fma_peak(benchmark::State& state) {
   using V = ctnn::kernel::simd::vec<ctnn::backend::native>;
@@ -67,8 +69,7 @@ BENCHMARK(read_bandwidth<960>)->Name("Machine/read_bandwidth/960KB");
 namespace {
 void read_bandwidth_two_cores(benchmark::State& state) {
   constexpr std::size_t bytes = 2048 * 1024;
-  cpu_set_t saved;
-  pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved);
+  const bench::KeptAffinity kept;
   std::atomic<std::int64_t> go{0}, done{0};  // round r starts when go = r; done counts the other's rounds
   std::atomic<bool> stop{false};
   std::thread other([&] {
@@ -92,7 +93,6 @@ void read_bandwidth_two_cores(benchmark::State& state) {
   stop.store(true, std::memory_order_release);
   go.store(r + 1, std::memory_order_release);
   other.join();
-  pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(2 * bytes));
 }
 }  // namespace
@@ -118,8 +118,7 @@ void add_chain(std::int64_t n) {
 
 template <bool Beside>
 void dependent_adds(benchmark::State& state) {
-  cpu_set_t saved;
-  pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved);
+  const bench::KeptAffinity kept;
   std::atomic<bool> stop{false};
   std::thread other;
   if constexpr (Beside)
@@ -139,7 +138,6 @@ void dependent_adds(benchmark::State& state) {
   for (auto _ : state) add_chain(n);
   stop.store(true, std::memory_order_relaxed);
   if (other.joinable()) other.join();
-  pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
   state.counters["adds/s"] = benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
 }
 }  // namespace
@@ -164,8 +162,7 @@ void barrier_step(benchmark::State& state) {
   constexpr std::int64_t phase_adds = 250'000;
   constexpr int reps = 8;  // steps of each kind per iteration
   using Clock = std::chrono::steady_clock;
-  cpu_set_t saved;
-  pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved);
+  const bench::KeptAffinity kept;
   std::atomic<std::uint32_t> arrived{0}, generation{0}, start{0};
   auto barrier = [&] {  // two parties, spinning: the cores are this probe's own
     const std::uint32_t g = generation.load(std::memory_order_acquire);
@@ -226,7 +223,6 @@ void barrier_step(benchmark::State& state) {
   start.store(quit, std::memory_order_release);
   start.notify_one();
   other.join();
-  pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
   const double n = static_cast<double>(state.iterations());
   state.counters["one_thread_core0_us"] = one[0] / n * 1e6;
   state.counters["one_thread_core1_us"] = one[1] / n * 1e6;

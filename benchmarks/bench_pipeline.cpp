@@ -108,8 +108,7 @@ void train_threads(benchmark::State& state) {
 namespace {
 template <std::size_t core>
 void train_beside_another(benchmark::State& state) {
-  cpu_set_t saved;
-  pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved);
+  const bench::KeptAffinity kept;
   std::atomic<bool> stop{false};
   const auto x = random_inputs(64 * W2::input_size);
   std::vector<int> t(64);
@@ -128,7 +127,6 @@ void train_beside_another(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(tr.step(x, t));
   stop = true;
   other.join();
-  pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
   flops(state, 3.0 * double(W2::flops_forward * 64));
 }
 }  // namespace

@@ -636,17 +636,14 @@ class DataParallel {
     at_once = fusable && at_once;
     if (w == 0 && !at_once) ++deferred_;
     me.opt[0].options() = opt_.options();
-    const O before = me.opt[0];
     float* out = grad_.data();
-    bool poison = false;
     if (!at_once) {
+      bool poison = false;
       for_each_panel(me, [&]<std::size_t Rows>(std::size_t r0) { poison |= first_layer_rows<Rows>(r0, dz, out + r0 * first_out); });
       return poison;
     }
     if constexpr (fusable) {
-      O o = before;
-      const auto step = o.step_rule();
-      me.opt[0] = o;  // stepped once, whichever panels this worker ends up with
+      const auto step = me.opt[0].step_rule();  // stepped once, whichever panels this worker ends up with
       claim_panels(me, w, [&](std::size_t p) {
         with_panel(p, [&]<std::size_t Rows>(std::size_t r0) {
           const std::size_t b = r0 * first_out, n = Rows * first_out;
@@ -658,7 +655,7 @@ class DataParallel {
         });
       });
     }
-    return poison;
+    return false;  // applied, never stored
   }
 
   /// The checked path's update of this worker's first-layer rows from the stored gradient.
