@@ -19,6 +19,7 @@
 #include "../detail/finite.hpp"
 #include "../detail/raise.hpp"
 #include "../losses/cross_entropy.hpp"
+#include "../losses/dispatch.hpp"
 #include "../losses/loss_concepts.hpp"
 #include "../optimizers/optimizer_concepts.hpp"
 #include "net.hpp"
@@ -131,7 +132,7 @@ class Trainer {
     else
       forward_pass_saving<NetT, batch>(Be{}, p, inputs.data(), acts_.data(), ctx);
     const float* out = acts_.data() + NetT::activation_offsets[NetT::layer_count - 1] * batch;
-    const float loss = L::template value_and_gradient<out_n, batch>(out, targets.data(), dout_.data());
+    const float loss = detail::loss_value_and_gradient<L, Be, out_n, batch>(out, targets.data(), dout_.data());
     if constexpr (SimdBackend<Be>)
       fused_backward_pass<NetT, batch>(Be{}, p, inputs.data(), acts_.data(), dout_.data(), grads_.data(), s0, s1,
                                        ctx.scratch, ctx);

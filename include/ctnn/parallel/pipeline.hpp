@@ -35,6 +35,7 @@
 
 #include "../core/memory.hpp"
 #include "../detail/raise.hpp"
+#include "../losses/dispatch.hpp"
 #include "../losses/loss_concepts.hpp"
 #include "../network/net.hpp"
 #include "../optimizers/optimizer_concepts.hpp"
@@ -240,7 +241,7 @@ class PipelineTrainer {
     x_ = inputs.data();
     targets_ = targets.data();
     loss_fn_ = [](const float* out, const void* t, std::size_t k, float* d) -> float {
-      return L::template value_and_gradient<out_n, b>(out, static_cast<const Tt*>(t) + k * b * targets_per_sample, d);
+      return detail::loss_value_and_gradient<L, Be, out_n, b>(out, static_cast<const Tt*>(t) + k * b * targets_per_sample, d);
     };
     loss_sum_ = 0;
     update_ = update;
