@@ -21,7 +21,7 @@ ctest --test-dir build --output-on-failure -j "$(nproc)"
 # The SIMD suite again for AVX2 + FMA without AVX-512 (the widest backend is then avx2).
 cmake -S . -B build-avx2 -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" \
   -DCTNN_ARCH_FLAGS="-mavx2 -mfma" -DCTNN_BUILD_EXAMPLES=OFF -DCTNN_BUILD_BENCHMARKS=OFF -DCTNN_WITH_CUDA=OFF
-cmake --build build-avx2 --target test_simd test_simd_network test_simd_conv test_predictor test_reference test_trainer test_no_heap
+cmake --build build-avx2 --target test_simd test_simd_loss test_simd_network test_simd_conv test_predictor test_reference test_trainer test_no_heap
 ctest --test-dir build-avx2 --output-on-failure -j "$(nproc)" -R 'Simd|Predictor|Reference|Trainer|NoHeap'
 
 # The pipeline's threads under ThreadSanitizer (ASLR off: TSan needs its fixed memory layout).
@@ -42,5 +42,5 @@ cmake -S . -B build-aarch64 -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}"
   -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCTNN_ARCH_FLAGS= \
   -DCTNN_XSIMD_INCLUDE_DIR="$PWD/build-aarch64/xsimd-include" -DCTNN_GTEST_SOURCE_DIR=/usr/src/googletest \
   -DCTNN_BUILD_EXAMPLES=OFF -DCTNN_BUILD_BENCHMARKS=OFF -DCTNN_WITH_CUDA=OFF
-cmake --build build-aarch64 --target test_simd test_simd_network test_simd_conv test_predictor test_reference test_trainer
+cmake --build build-aarch64 --target test_simd test_simd_loss test_simd_network test_simd_conv test_predictor test_reference test_trainer
 ctest --test-dir build-aarch64 --output-on-failure -j "$(nproc)" -R 'Simd|Predictor|Reference|Trainer'
