@@ -6,7 +6,7 @@
 # (build/benchmarks, by scripts/test.sh or scripts/benchmarks.sh), each pair is followed by
 # the Machine/barrier_step probe: how much faster than one core the host let two threads run
 # a step of the same shape made of pure arithmetic, just after the pair (near 2 when the
-# host is calm; it changes within seconds; docs/parallelism.md, "W6 in session 8").
+# host is calm; it changes within seconds; docs/w6_measurements.md, "W6 in session 8").
 #   bash scripts/w6_pairs.sh [PAIRS (default 8)] [extra example arguments...]
 # W6_BASELINE=dp compares against ctnn::DataParallel on one thread (--threads 1
 # --data-parallel: the same engine and weights) instead of ctnn::Trainer.
