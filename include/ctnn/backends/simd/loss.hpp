@@ -40,7 +40,7 @@ inline float max_lane(vec<Be> v) noexcept {
  * scalar reference): L = 1/B Σ_s (m_s + log Σ_i e^{z_si − m_s} − z_s[label_s]) with m_s the
  * sample's largest logit, and, when dz is not null, dz = (softmax(z) − onehot) / B. The
  * exponentials are xsimd's and the per-sample sums are added in lanes, so results differ
- * from the reference by rounding only (tests/test_simd.cpp bounds it). A NaN or infinite
+ * from the reference by rounding only (tests/test_simd_loss.cpp bounds it). A NaN or infinite
  * logit gives a NaN loss, as there.
  */
 template <std::size_t N, std::size_t B, SimdBackend Be, std::integral L>
