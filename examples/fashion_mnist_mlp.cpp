@@ -49,10 +49,8 @@ int main(int argc, char** argv) {
                "comparing thread counts on the same code (the same weights, bit for bit)");
   if (const auto rc = parse(app, argc, argv)) return *rc;
   if ((o.threads > 1 || o.data_parallel) && (o.batch != 64 || o.backend != "simd")) {
-    if (o.threads > 1)
-      std::fprintf(stderr, "error: --threads %d needs --batch 64 and --backend simd (the data-parallel build)\n", o.threads);
-    else
-      std::fprintf(stderr, "error: --data-parallel needs --batch 64 and --backend simd (the data-parallel build)\n");
+    const std::string flag = o.threads > 1 ? "--threads " + std::to_string(o.threads) : "--data-parallel";
+    std::fprintf(stderr, "error: %s needs --batch 64 and --backend simd (the data-parallel build)\n", flag.c_str());
     return 2;
   }
 

@@ -294,7 +294,8 @@ class DataParallel {
   template <class Tt>
   float run_step() {
     loss_fn_ = [](const float* out, const void* t, std::size_t c, float* d) -> float {
-      return detail::loss_value_and_gradient<L, Be, out_n, chunk>(out, static_cast<const Tt*>(t) + c * chunk * targets_per_sample, d);
+      const auto* chunk_targets = static_cast<const Tt*>(t) + c * chunk * targets_per_sample;
+      return detail::loss_value_and_gradient<L, Be, out_n, chunk>(out, chunk_targets, d);
     };
     crew_.run(0);
     gradients_kept_ = keep_gradients_;

@@ -241,7 +241,8 @@ class PipelineTrainer {
     x_ = inputs.data();
     targets_ = targets.data();
     loss_fn_ = [](const float* out, const void* t, std::size_t k, float* d) -> float {
-      return detail::loss_value_and_gradient<L, Be, out_n, b>(out, static_cast<const Tt*>(t) + k * b * targets_per_sample, d);
+      const auto* micro_targets = static_cast<const Tt*>(t) + k * b * targets_per_sample;
+      return detail::loss_value_and_gradient<L, Be, out_n, b>(out, micro_targets, d);
     };
     loss_sum_ = 0;
     update_ = update;
