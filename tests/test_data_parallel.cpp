@@ -141,7 +141,41 @@ TEST(DataParallelThreads, CompileTimeThreadCountAndLoss) {
   }
   EXPECT_LE(gd, 1e-6 * gm);
   const auto out = dp.outputs();
+  ASSERT_EQ(out.size(), B * 5);
   for (std::size_t i = 0; i < out.size(); ++i) EXPECT_NEAR(out[i], ref.outputs()[i], 1e-5);
+}
+
+// outputs() is the last batch's outputs in sample order, on both engines: the split MLP
+// (SIMD, the first worker's logits) and the chunked one (scalar backend, each chunk's
+// activation block), for thread counts that split the chunks unevenly.
+template <class Be>
+void outputs_case(std::size_t threads, const char* name) {
+  using T = Trainer<Mlp, loss::SoftmaxCrossEntropy, optim::SGD, Batch<B>, Be>;
+  const Data d(B);
+  auto a = std::make_unique<Mlp>(), b = std::make_unique<Mlp>();
+  a->init(6);
+  *b = *a;
+  DataParallel<T, Threads<0>, Chunks<4>> dp(*a, {.lr = 0.05f}, threads);
+  T ref(*b, {.lr = 0.05f});
+  for (int s = 0; s < 3; ++s) {
+    dp.step(d.x[s], d.t[s]);
+    ref.step(d.x[s], d.t[s]);
+    const std::span<const float> out = dp.outputs();
+    ASSERT_EQ(out.size(), B * 5) << name;
+    double mag = 0;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      EXPECT_NEAR(out[i], ref.outputs()[i], 1e-4 * (1 + std::abs(ref.outputs()[i]))) << name << " step " << s << " " << i;
+      mag += std::abs(out[i]);
+    }
+    EXPECT_GT(mag, 0.1) << name;
+  }
+}
+
+TEST(DataParallelThreads, OutputsAreTheLastBatchInSampleOrder) {
+  outputs_case<backend::native>(1, "simd, 1 thread");
+  outputs_case<backend::native>(3, "simd, 3 threads");
+  outputs_case<backend::scalar>(1, "scalar, 1 thread");
+  outputs_case<backend::scalar>(3, "scalar, 3 threads");
 }
 
 TEST(DataParallelThreads, DropoutMasksDoNotDependOnTheThreadCount) {

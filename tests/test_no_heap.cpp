@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <ctnn/ctnn.hpp>
+#include <ctnn/parallel/data_parallel.hpp>
 #include <new>
 #include <numeric>
 
@@ -118,4 +119,40 @@ TEST(NoHeap, CnnForwardBatch1AndBatchedAllocateNothing) {
   float mag = 0;
   for (float v : y) mag += std::abs(v);
   EXPECT_GT(mag, 0.0f);
+}
+
+// Training on threads: once the first step has sized its buffers, a step on a batch in
+// memory or through row indices, and reading the outputs, allocate nothing.
+template <class Be>
+void data_parallel_steps_allocate_nothing(const char* name) {
+  using Small = Net<Input<40>, Dense<24>, ReLU, Dense<16>, Tanh, Dense<5>>;
+  using T = Trainer<Small, loss::SoftmaxCrossEntropy, optim::SGD, Batch<8>, Be>;
+  auto net = std::make_unique<Small>();
+  net->init(5);
+  DataParallel<T, Threads<0>, Chunks<2>> dp(*net, {.lr = 0.01f, .momentum = 0.9f}, 2);
+  static std::array<float, 16 * 40> x;
+  static std::array<int, 16> t;
+  for (std::size_t k = 0; k < x.size(); ++k) x[k] = static_cast<float>(k % 11) / 11.0f - 0.5f;
+  for (std::size_t k = 0; k < t.size(); ++k) t[k] = static_cast<int>(k % 5);
+  const std::array<std::uint32_t, 8> rows{15, 2, 9, 0, 7, 11, 4, 13};
+  const std::span<const float> batch(x.data(), 8 * 40);
+  const std::span<const int> targets(t.data(), 8);
+  dp.step(batch, targets);
+  dp.step_rows(std::span<const float>(x), std::span<const int>(t), rows);
+  const long before = g_news.load();
+  float sum = 0;
+  for (int s = 0; s < 5; ++s) {
+    sum += dp.step(batch, targets);
+    sum += dp.step_rows(std::span<const float>(x), std::span<const int>(t), rows);
+    for (float v : dp.outputs()) sum += v;
+  }
+  const long after = g_news.load();
+  EXPECT_EQ(after, before) << name;
+  EXPECT_TRUE(std::isfinite(sum)) << name;
+  EXPECT_EQ(dp.outputs().size(), 8u * 5) << name;
+}
+
+TEST(NoHeap, DataParallelStepsAndOutputsAllocateNothing) {
+  data_parallel_steps_allocate_nothing<backend::native>("simd");
+  data_parallel_steps_allocate_nothing<backend::scalar>("scalar");
 }

@@ -175,6 +175,7 @@ class DataParallel {
         state_(O::state_blocks * NetT::param_count),
         acts_(split_mlp ? 0 : chunks * NetT::activation_count * chunk),
         dout_(split_mlp ? 0 : chunks * out_n * chunk),
+        y_(split_mlp ? 0 : batch * out_n),
         dz_first_(split_first && !split_mlp ? batch * first_out : 0) {
     static_assert(ThreadsT::count <= chunks, "ctnn::DataParallel: more threads than chunks; raise Chunks<C>");
     if (threads_ == 0 || threads_ > chunks)
@@ -298,6 +299,10 @@ class DataParallel {
       return detail::loss_value_and_gradient<L, Be, out_n, chunk>(out, chunk_targets, d);
     };
     crew_.run(0);
+    if constexpr (!split_mlp)  // each chunk's outputs lie in its own activation block
+      for (std::size_t c = 0; c < chunks; ++c)
+        std::copy_n(acts_.data() + (c * NetT::activation_count + NetT::activation_offsets[NetT::layer_count - 1]) * chunk,
+                    chunk * out_n, y_.data() + c * chunk * out_n);
     gradients_kept_ = keep_gradients_;
     double loss = 0;
     for (double l : chunk_loss_) loss += l;  // fixed order
@@ -346,17 +351,13 @@ class DataParallel {
   }
   /// Its options (e.g. the learning rate) are copied to every worker's optimizer each step.
   O& optimizer() noexcept { return opt_; }
-  /// The outputs for the last batch (B·output_size values, in sample order).
-  std::vector<float> outputs() const {
-    std::vector<float> y(batch * out_n);
-    if constexpr (split_mlp) {
-      std::copy_n(workers_[0]->y3.data(), batch * out_n, y.data());
-      return y;
-    }
-    for (std::size_t c = 0; c < chunks; ++c)
-      std::copy_n(acts_.data() + (c * NetT::activation_count + NetT::activation_offsets[NetT::layer_count - 1]) * chunk,
-                  chunk * out_n, y.data() + c * chunk * out_n);
-    return y;
+  /// The outputs for the last batch (B·output_size values, in sample order); valid until
+  /// the next step. Allocates nothing.
+  std::span<const float> outputs() const noexcept {
+    if constexpr (split_mlp)
+      return {workers_[0]->y3.data(), batch * out_n};
+    else
+      return y_.span();
   }
 
  private:
@@ -1032,7 +1033,7 @@ class DataParallel {
   O opt_;
   std::uint64_t seed_;
   std::size_t threads_;
-  AlignedBuffer chunk_grads_, grad_, state_, acts_, dout_;
+  AlignedBuffer chunk_grads_, grad_, state_, acts_, dout_, y_;
   AlignedBuffer dz_first_;  ///< split_first: dz of the first layer for the whole batch
   AlignedBuffer partial_{split_first ? groups * batch * first_out : 0};  ///< per-group x·W of the first layer
   /// split_mlp: the row groups' partial products h1·W2 (B × mid each); the first node's dz1
