@@ -231,3 +231,73 @@ void barrier_step(benchmark::State& state) {
 }  // namespace
 // A fixed count: with manual time (the two-thread steps only) a minimum time would take ~40× longer.
 BENCHMARK(barrier_step)->Name("Machine/barrier_step/two_threads")->UseManualTime()->Iterations(60);
+
+// Probe: what fetching the W6 batch's inputs costs a core — 64 random rows of a 60,000 × 784
+// float array (188 MB, the Fashion-MNIST training set's size) read once each, as a whole
+// (what one thread's first layer reads per step) and as halves (what each of two workers
+// reads, its half of the input features), on core 0 alone and on both cores at once, each
+// its own rows, starting together. The rows miss every cache, so the time is how fast one
+// core can have lines in flight, not the bandwidth: 64 half-rows taking half the time of 64
+// whole rows, on each core beside the other, means the fetch itself halves with two threads
+// (docs/w6_measurements.md, "W6 in session 10").
+#include <random>
+namespace {
+constexpr std::size_t rows_total = 60000, row_len = 784, batch_rows = 64;
+const Buffer& row_store() {
+  static const Buffer store(rows_total * row_len, 1e-3f);
+  return store;
+}
+/// Reads floats [off, off + len) of 64 random rows; returns after the last is summed.
+void read_rows(const float* store, std::size_t off, std::size_t len, std::mt19937& rng) {
+  using V = ctnn::kernel::simd::vec<ctnn::backend::native>;
+  constexpr std::size_t W = V::size;
+  V s0(0.0f), s1(0.0f);
+  std::uniform_int_distribution<std::size_t> pick(0, rows_total - 1);
+  for (std::size_t r = 0; r < batch_rows; ++r) {
+    const float* p = store + pick(rng) * row_len + off;
+    std::size_t k = 0;
+    for (; k + 2 * W <= len; k += 2 * W) {
+      s0 += V::load_unaligned(p + k);
+      s1 += V::load_unaligned(p + k + W);
+    }
+    for (; k < len; ++k) s0 += V(p[k]);
+  }
+  benchmark::DoNotOptimize(s0 + s1);
+}
+template <std::size_t Len, bool TwoCores>
+void random_rows(benchmark::State& state) {
+  const float* store = row_store().data();
+  const bench::KeptAffinity kept;
+  std::atomic<std::int64_t> go{0}, done{0};
+  std::atomic<bool> stop{false};
+  std::thread other;
+  if constexpr (TwoCores)
+    other = std::thread([&] {
+      ctnn::pipeline_detail::pin_to_core(1);
+      std::mt19937 rng(2);
+      for (std::int64_t r = 1;; ++r) {
+        while (go.load(std::memory_order_acquire) < r) std::this_thread::yield();
+        if (stop.load(std::memory_order_acquire)) return;
+        read_rows(store, row_len - Len, Len, rng);
+        done.store(r, std::memory_order_release);
+      }
+    });
+  ctnn::pipeline_detail::pin_to_core(0);
+  std::mt19937 rng(1);
+  std::int64_t r = 0;
+  for (auto _ : state) {
+    go.store(++r, std::memory_order_release);
+    read_rows(store, 0, Len, rng);
+    if constexpr (TwoCores)
+      while (done.load(std::memory_order_acquire) < r) std::this_thread::yield();
+  }
+  stop.store(true, std::memory_order_release);
+  go.store(r + 1, std::memory_order_release);
+  if (other.joinable()) other.join();
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>((TwoCores ? 2 : 1) * batch_rows * Len * sizeof(float)));
+}
+}  // namespace
+BENCHMARK(random_rows<row_len, false>)->Name("Machine/random_rows/64_whole_rows_one_core");
+BENCHMARK(random_rows<row_len / 2, false>)->Name("Machine/random_rows/64_half_rows_one_core");
+BENCHMARK(random_rows<row_len / 2, true>)->Name("Machine/random_rows/64_half_rows_each_two_cores")->UseRealTime();
