@@ -432,6 +432,29 @@ class DataParallel {
     return g >= groups ? first_out
                        : std::min(first_out, (g * first_out + groups * hid_quantum / 2) / (groups * hid_quantum) * hid_quantum);
   }
+  /// The column block of the first node's output that column j falls in: the block of
+  /// second-node row group H, [group_hid(H), group_hid(H + 1)).
+  static constexpr std::size_t hid_block(std::size_t j) {
+    std::size_t h = 0;
+    while (h + 1 < groups && group_hid(h + 1) <= j) ++h;
+    return h;
+  }
+  /// Where (m, j) of a first-layer partial product lies in its group's B × first_out block:
+  /// column block by column block, each B rows of its own width, so that the columns one
+  /// worker sums (its blocks) are one contiguous run in every group's partial — read from the
+  /// other core as a stream, not as a short piece of every row.
+  static constexpr std::size_t part_index(std::size_t m, std::size_t j) {
+    const std::size_t h = hid_block(j), lo = group_hid(h);
+    return lo * batch + m * (group_hid(h + 1) - lo) + (j - lo);
+  }
+  /// The epilogue that stores a partial product in that layout.
+  struct PartialStoreEpilogue {
+    float* c;
+    template <std::size_t L>
+    void store(kernel::simd::vec<Be> acc, std::size_t m, std::size_t j) const noexcept {
+      kernel::simd::store_n<L>(Be{}, c + part_index(m, j), acc);
+    }
+  };
   template <class Act>
   static constexpr std::size_t if_needs_input(std::size_t n) {
     return split_mlp && kernel::simd::vector_activation<Act>::needs_input ? n : 0;
@@ -611,7 +634,7 @@ class DataParallel {
     constexpr std::size_t r0 = group_row(G), rows = group_row(G + 1) - r0;
     if constexpr (rows > 0) {
       using S = kernel::simd::GemmShape<batch, first_out, rows, first_in, 1, first_out>;
-      kernel::simd::StoreEpilogue<Be, first_out> epi{Be{}, partial_.data() + G * batch * first_out};
+      PartialStoreEpilogue epi{partial_.data() + G * batch * first_out};
       kernel::simd::gemm<S>(Be{}, kernel::simd::IndexedA<first_in, true>{x_ + r0, x_index_}, w0 + r0 * first_out, epi);
     }
   }
@@ -675,8 +698,8 @@ class DataParallel {
       work_chunks(w);
   }
 
-  /// Sums the groups' partial products (B × Out each, at `parts`, group G at G·B·Out) in
-  /// group order, skipping empty groups (of first-layer rows, or of the second node's rows),
+  /// Sums the groups' partial products (B × Out each, at `parts`, group G at G·B·Out; the
+  /// first node's in the part_index layout) in group order, skipping empty groups (of first-layer rows, or of the second node's rows),
   /// over rows [m0, m1) and columns [j0, j1) (j0 a multiple of the vector width), and hands
   /// each sum vector to `epi` at row m − m0.
   template <std::size_t Out, bool FirstRows, class Epi>
@@ -685,7 +708,7 @@ class DataParallel {
     using V = kernel::simd::vec<Be>;
     constexpr std::size_t W = V::size;
     auto column = [&]<std::size_t L>(std::size_t m, std::size_t j) {
-      const std::size_t o = m * Out + j;
+      const std::size_t o = FirstRows ? part_index(m, j) : m * Out + j;
       V acc(0.0f);
       bool first = true;
       [&]<std::size_t... G>(std::index_sequence<G...>) {
