@@ -6,7 +6,11 @@
 # (build/benchmarks, by scripts/test.sh or scripts/benchmarks.sh), each pair is followed by
 # the Machine/barrier_step probe: how much faster than one core the host let two threads run
 # a step of the same shape made of pure arithmetic, just after the pair (near 2 when the
-# host is calm; it changes within seconds; docs/w6_measurements.md, "W6 in session 8").
+# host is calm; it changes within seconds; docs/w6_measurements.md, "W6 in session 8"), and
+# the Machine/core_to_core/latency probe: a cache line's round trip between the two cores,
+# which says where the host has put the two vCPUs — near each other (~100 ns) or far apart
+# (~450 ns), a placement that changes every few minutes and moves the two-thread epoch by
+# ~10% ("W6 in session 10"); the summary gives the median in each placement beside the whole.
 #   bash scripts/w6_pairs.sh [PAIRS (default 8)] [extra example arguments...]
 # W6_BASELINE=dp compares against ctnn::DataParallel on one thread (--threads 1
 # --data-parallel: the same engine and weights) instead of ctnn::Trainer.
@@ -30,10 +34,12 @@ case ${W6_BASELINE:-trainer} in
   *) echo "error: W6_BASELINE must be trainer or dp, not '${W6_BASELINE}'" >&2; exit 2 ;;
 esac
 epoch() { "$exe" "${args[@]}" "$@" | sed -n 's/^result .*epoch_seconds=\([0-9.]*\).*/\1/p'; }
-probe() {
+probe() {  # prints "<barrier_step speedup> <core round trip in ns>"
   [[ -x $bench ]] || return 0
-  "$bench" --benchmark_filter='^Machine/barrier_step/' 2>/dev/null |
-    sed -n 's/.*speedup=\([0-9.]*\).*/\1/p'
+  "$bench" --benchmark_filter='^Machine/(barrier_step/|core_to_core/latency)' 2>/dev/null |
+    awk '/^Machine\/barrier_step/ { for (i = 1; i <= NF; ++i) if ($i ~ /^speedup=/) { sub(/speedup=/, "", $i); s = $i } }
+         /^Machine\/core_to_core\/latency/ { rt = $2 }
+         END { if (s != "") print s, rt }'
 }
 rows=()
 for ((i = 0; i <= pairs; ++i)); do
@@ -48,17 +54,19 @@ for ((i = 0; i <= pairs; ++i)); do
     echo "warm-up: 1 thread ${one} s, 2 threads ${two} s (dropped)"
     continue
   fi
-  c=$(probe)
-  echo "pair $i: 1 thread ${one} s, 2 threads ${two} s, ratio ${r}${c:+, host probe $c}"
-  rows+=("$r ${c:-0}")
+  read -r c rt <<<"$(probe)" || true
+  echo "pair $i: 1 thread ${one} s, 2 threads ${two} s, ratio ${r}${c:+, host probe $c, core round trip ${rt} ns}"
+  rows+=("$r ${c:-0} ${rt:-0}")
 done
 printf '%s\n' "${rows[@]}" | awk -v base="${W6_BASELINE:-trainer}" '
   function median(a, n,   i, j, t) {
     for (i = 2; i <= n; ++i) for (j = i; j > 1 && a[j - 1] > a[j]; --j) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
-  { r[NR] = $1; c[NR] = $2; lo = NR == 1 || $1 < lo ? $1 : lo; hi = NR == 1 || $1 > hi ? $1 : hi }
+  { r[NR] = $1; c[NR] = $2; lo = NR == 1 || $1 < lo ? $1 : lo; hi = NR == 1 || $1 > hi ? $1 : hi
+    if ($3 > 0 && $3 < 250) near[++nn] = $1; else if ($3 >= 250) far[++nf] = $1 }
   END {
     printf "W6 epoch, 2 threads vs 1 (" base "): median %.3f (min %.3f, max %.3f) over %d pairs\n", median(r, NR), lo, hi, NR
     if (c[1] > 0) printf "host probe (pure-arithmetic step, 2 threads vs the faster core) after each pair: median %.3f\n", median(c, NR)
+    if (nn + nf > 0) printf "by the cores'"'"' round trip after the pair: below 250 ns (near) median %s over %d pairs; 250 ns or more (far) median %s over %d pairs\n", nn ? sprintf("%.3f", median(near, nn)) : "-", nn, nf ? sprintf("%.3f", median(far, nf)) : "-", nf
   }'
