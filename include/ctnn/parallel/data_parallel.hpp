@@ -202,7 +202,7 @@ class DataParallel {
         me.range[1] = {slice(0, NetT::param_count, w), slice(0, NetT::param_count, w + 1)};
       }
     }
-    barrier_ = std::make_unique<pipeline_detail::Barrier>(threads_);
+    barrier_ = std::make_unique<pipeline_detail::FlagBarrier>(threads_);
     crew_.start_pinned(threads_, [](std::size_t w) { return w; }, [this](std::size_t w, int) { work(w); });
   }
   DataParallel(const DataParallel&) = delete;
@@ -832,7 +832,7 @@ class DataParallel {
     ks::transpose<mid, out_n>(p + M3::w3, me.wt3.data());
     record_input_bits(me);
     reset_panels(me);
-    barrier_->arrive_and_wait();
+    barrier_->arrive_and_wait(w);
     // 2. The first node's output for the whole batch, the columns its row groups of the second
     // node read (the partials summed in group order, bias, activation), then their partials.
     {
@@ -842,7 +842,7 @@ class DataParallel {
     }
     [&]<std::size_t... G>(std::index_sequence<G...>) { ((own(me, G) ? mlp_forward<G>(me, p) : void()), ...); }(
         std::make_index_sequence<groups>{});
-    barrier_->arrive_and_wait();
+    barrier_->arrive_and_wait(w);
     // 3. Every worker, the whole batch: the second node's output, the third node, the loss and
     // its gradient per chunk, back to the second node's output gradient; worker 0 keeps the
     // third node's and the biases' gradients. Then its row groups' weight gradients and
@@ -881,7 +881,7 @@ class DataParallel {
     [&]<std::size_t... G>(std::index_sequence<G...>) {
       ((own(me, G) ? void(group_g_bits_[G] = mlp_backward<G>(me, grad)) : void()), ...);
     }(std::make_index_sequence<groups>{});
-    barrier_->arrive_and_wait();
+    barrier_->arrive_and_wait(w);
     // 4. The first node's weight rows from dz1 (every group's columns are in dz1_ now),
     // updated at once when the pre-check allows.
     bool at_once = true;
@@ -913,7 +913,7 @@ class DataParallel {
     };
     if (poison) scan(me.range[0].begin, me.range[0].end - me.range[0].begin);
     for_each_mlp_segment(me, w, scan);
-    barrier_->arrive_and_wait();
+    barrier_->arrive_and_wait(w);
     bool clean = true;
     for (double l : me.loss) clean = clean && std::isfinite(l);
     for (const auto& other : workers_) clean = clean && other->bad == no_bad;
@@ -957,7 +957,7 @@ class DataParallel {
       record_input_bits(me);
       reset_panels(me);
     }
-    if constexpr (SimdBackend<Be>) barrier_->arrive_and_wait();
+    if constexpr (SimdBackend<Be>) barrier_->arrive_and_wait(w);
     // 1. Chunks w, w + T, w + 2T, ...: forward, loss gradient, backward into the chunk's block.
     for (std::size_t c = w; c < chunks; c += threads_) {
       float* g = chunk_grads_.data() + c * NetT::param_count;
@@ -999,7 +999,7 @@ class DataParallel {
         backward_pass<NetT, chunk>(Be{}, p, x, acts, d, g, s0, s1, ctx);
       }
     }
-    barrier_->arrive_and_wait();
+    barrier_->arrive_and_wait(w);
     // 2. This worker's first-layer weight rows over the whole batch (split_first), then the
     // rest of its range summed over the chunks in chunk order; check it all for NaN/Inf.
     // The sums go to a block of their own, so that no worker writes lines another wrote.
@@ -1035,7 +1035,7 @@ class DataParallel {
           break;
         }
       }
-    barrier_->arrive_and_wait();
+    barrier_->arrive_and_wait(w);
     // 3. Update this worker's range, only if everything is clean.
     bool clean = true;
     double loss = 0;
@@ -1085,7 +1085,7 @@ class DataParallel {
   bool keep_gradients_ = false, gradients_kept_ = false;
   std::size_t deferred_ = 0;
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::unique_ptr<pipeline_detail::Barrier> barrier_;
+  std::unique_ptr<pipeline_detail::FlagBarrier> barrier_;
   /// The batch's inputs: sample s at x_ + x_index_[s]·input_size (a split first layer's
   /// only reader), or, for the other paths, contiguous at x_ (x_index_ the identity).
   const float* x_ = nullptr;
