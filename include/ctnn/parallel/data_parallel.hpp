@@ -299,10 +299,11 @@ class DataParallel {
       return detail::loss_value_and_gradient<L, Be, out_n, chunk>(out, chunk_targets, d);
     };
     crew_.run(0);
-    if constexpr (!split_mlp)  // each chunk's outputs lie in its own activation block
+    if constexpr (!split_mlp) {  // each chunk's outputs lie in its own activation block
+      constexpr std::size_t last = NetT::activation_offsets[NetT::layer_count - 1];
       for (std::size_t c = 0; c < chunks; ++c)
-        std::copy_n(acts_.data() + (c * NetT::activation_count + NetT::activation_offsets[NetT::layer_count - 1]) * chunk,
-                    chunk * out_n, y_.data() + c * chunk * out_n);
+        std::copy_n(acts_.data() + (c * NetT::activation_count + last) * chunk, chunk * out_n, y_.data() + c * chunk * out_n);
+    }
     gradients_kept_ = keep_gradients_;
     double loss = 0;
     for (double l : chunk_loss_) loss += l;  // fixed order
@@ -699,9 +700,10 @@ class DataParallel {
   }
 
   /// Sums the groups' partial products (B × Out each, at `parts`, group G at G·B·Out; the
-  /// first node's in the part_index layout) in group order, skipping empty groups (of first-layer rows, or of the second node's rows),
-  /// over rows [m0, m1) and columns [j0, j1) (j0 a multiple of the vector width), and hands
-  /// each sum vector to `epi` at row m − m0.
+  /// first node's in the part_index layout) in group order, skipping empty groups (of
+  /// first-layer rows, or of the second node's rows), over rows [m0, m1) and columns
+  /// [j0, j1) (j0 a multiple of the vector width), and hands each sum vector to `epi` at
+  /// row m − m0.
   template <std::size_t Out, bool FirstRows, class Epi>
   void sum_groups(const float* parts, Epi& epi, std::size_t m0 = 0, std::size_t m1 = batch, std::size_t j0 = 0,
                   std::size_t j1 = Out) {
