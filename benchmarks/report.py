@@ -147,6 +147,13 @@ def main():
                      f"on one, taken in turn: {step['speedup']:.2f}× the faster core. Below 2× is the host's doing "
                      f"(it stops or slows one core now and then while the other waits at a barrier); it changes "
                      f"within seconds, so it describes the state of this run, not a fixed bound on the W6 rows.")
+    trip = workloads.get("Machine/core_to_core", {}).get("latency", {})
+    if "ns" in trip:
+        where = "far apart" if trip["ns"] >= 250 else "near each other"
+        notes.append(f"- Machine/core_to_core/latency: a cache line's round trip between the two cores took "
+                     f"{fmt_time(trip['ns'])}, so the host had the two vCPUs {where} in this run (~100 ns near, "
+                     f"~450 ns far; it moves them within minutes). W6's 2-thread rows depend on it: near, the epoch "
+                     f"runs ~10% faster (docs/w6_measurements.md, \"W6 in session 10\").")
     adds = workloads.get("Machine/dependent_adds", {})
     if "alone" in adds and "beside_fma_on_other_core" in adds:
         alone, beside = adds["alone"]["ns"], adds["beside_fma_on_other_core"]["ns"]
