@@ -202,7 +202,7 @@ class DataParallel {
         me.range[1] = {slice(0, NetT::param_count, w), slice(0, NetT::param_count, w + 1)};
       }
     }
-    barrier_ = std::make_unique<pipeline_detail::FlagBarrier>(threads_);
+    barrier_ = std::make_unique<pipeline_detail::Barrier>(threads_);
     crew_.start_pinned(threads_, [](std::size_t w) { return w; }, [this](std::size_t w, int) { work(w); });
   }
   DataParallel(const DataParallel&) = delete;
@@ -433,29 +433,6 @@ class DataParallel {
     return g >= groups ? first_out
                        : std::min(first_out, (g * first_out + groups * hid_quantum / 2) / (groups * hid_quantum) * hid_quantum);
   }
-  /// The column block of the first node's output that column j falls in: the block of
-  /// second-node row group H, [group_hid(H), group_hid(H + 1)).
-  static constexpr std::size_t hid_block(std::size_t j) {
-    std::size_t h = 0;
-    while (h + 1 < groups && group_hid(h + 1) <= j) ++h;
-    return h;
-  }
-  /// Where (m, j) of a first-layer partial product lies in its group's B × first_out block:
-  /// column block by column block, each B rows of its own width, so that the columns one
-  /// worker sums (its blocks) are one contiguous run in every group's partial — read from the
-  /// other core as a stream, not as a short piece of every row.
-  static constexpr std::size_t part_index(std::size_t m, std::size_t j) {
-    const std::size_t h = hid_block(j), lo = group_hid(h);
-    return lo * batch + m * (group_hid(h + 1) - lo) + (j - lo);
-  }
-  /// The epilogue that stores a partial product in that layout.
-  struct PartialStoreEpilogue {
-    float* c;
-    template <std::size_t L>
-    void store(kernel::simd::vec<Be> acc, std::size_t m, std::size_t j) const noexcept {
-      kernel::simd::store_n<L>(Be{}, c + part_index(m, j), acc);
-    }
-  };
   template <class Act>
   static constexpr std::size_t if_needs_input(std::size_t n) {
     return split_mlp && kernel::simd::vector_activation<Act>::needs_input ? n : 0;
@@ -635,7 +612,7 @@ class DataParallel {
     constexpr std::size_t r0 = group_row(G), rows = group_row(G + 1) - r0;
     if constexpr (rows > 0) {
       using S = kernel::simd::GemmShape<batch, first_out, rows, first_in, 1, first_out>;
-      PartialStoreEpilogue epi{partial_.data() + G * batch * first_out};
+      kernel::simd::StoreEpilogue<Be, first_out> epi{Be{}, partial_.data() + G * batch * first_out};
       kernel::simd::gemm<S>(Be{}, kernel::simd::IndexedA<first_in, true>{x_ + r0, x_index_}, w0 + r0 * first_out, epi);
     }
   }
@@ -699,18 +676,17 @@ class DataParallel {
       work_chunks(w);
   }
 
-  /// Sums the groups' partial products (B × Out each, at `parts`, group G at G·B·Out; the
-  /// first node's in the part_index layout) in group order, skipping empty groups (of
-  /// first-layer rows, or of the second node's rows), over rows [m0, m1) and columns
-  /// [j0, j1) (j0 a multiple of the vector width), and hands each sum vector to `epi` at
-  /// row m − m0.
+  /// Sums the groups' partial products (B × Out each, at `parts`, group G at G·B·Out) in
+  /// group order, skipping empty groups (of first-layer rows, or of the second node's rows),
+  /// over rows [m0, m1) and columns [j0, j1) (j0 a multiple of the vector width), and hands
+  /// each sum vector to `epi` at row m − m0.
   template <std::size_t Out, bool FirstRows, class Epi>
   void sum_groups(const float* parts, Epi& epi, std::size_t m0 = 0, std::size_t m1 = batch, std::size_t j0 = 0,
                   std::size_t j1 = Out) {
     using V = kernel::simd::vec<Be>;
     constexpr std::size_t W = V::size;
     auto column = [&]<std::size_t L>(std::size_t m, std::size_t j) {
-      const std::size_t o = FirstRows ? part_index(m, j) : m * Out + j;
+      const std::size_t o = m * Out + j;
       V acc(0.0f);
       bool first = true;
       [&]<std::size_t... G>(std::index_sequence<G...>) {
@@ -834,7 +810,7 @@ class DataParallel {
     ks::transpose<mid, out_n>(p + M3::w3, me.wt3.data());
     record_input_bits(me);
     reset_panels(me);
-    barrier_->arrive_and_wait(w);
+    barrier_->arrive_and_wait();
     // 2. The first node's output for the whole batch, the columns its row groups of the second
     // node read (the partials summed in group order, bias, activation), then their partials.
     {
@@ -844,7 +820,7 @@ class DataParallel {
     }
     [&]<std::size_t... G>(std::index_sequence<G...>) { ((own(me, G) ? mlp_forward<G>(me, p) : void()), ...); }(
         std::make_index_sequence<groups>{});
-    barrier_->arrive_and_wait(w);
+    barrier_->arrive_and_wait();
     // 3. Every worker, the whole batch: the second node's output, the third node, the loss and
     // its gradient per chunk, back to the second node's output gradient; worker 0 keeps the
     // third node's and the biases' gradients. Then its row groups' weight gradients and
@@ -883,7 +859,7 @@ class DataParallel {
     [&]<std::size_t... G>(std::index_sequence<G...>) {
       ((own(me, G) ? void(group_g_bits_[G] = mlp_backward<G>(me, grad)) : void()), ...);
     }(std::make_index_sequence<groups>{});
-    barrier_->arrive_and_wait(w);
+    barrier_->arrive_and_wait();
     // 4. The first node's weight rows from dz1 (every group's columns are in dz1_ now),
     // updated at once when the pre-check allows.
     bool at_once = true;
@@ -915,7 +891,7 @@ class DataParallel {
     };
     if (poison) scan(me.range[0].begin, me.range[0].end - me.range[0].begin);
     for_each_mlp_segment(me, w, scan);
-    barrier_->arrive_and_wait(w);
+    barrier_->arrive_and_wait();
     bool clean = true;
     for (double l : me.loss) clean = clean && std::isfinite(l);
     for (const auto& other : workers_) clean = clean && other->bad == no_bad;
@@ -959,7 +935,7 @@ class DataParallel {
       record_input_bits(me);
       reset_panels(me);
     }
-    if constexpr (SimdBackend<Be>) barrier_->arrive_and_wait(w);
+    if constexpr (SimdBackend<Be>) barrier_->arrive_and_wait();
     // 1. Chunks w, w + T, w + 2T, ...: forward, loss gradient, backward into the chunk's block.
     for (std::size_t c = w; c < chunks; c += threads_) {
       float* g = chunk_grads_.data() + c * NetT::param_count;
@@ -1001,7 +977,7 @@ class DataParallel {
         backward_pass<NetT, chunk>(Be{}, p, x, acts, d, g, s0, s1, ctx);
       }
     }
-    barrier_->arrive_and_wait(w);
+    barrier_->arrive_and_wait();
     // 2. This worker's first-layer weight rows over the whole batch (split_first), then the
     // rest of its range summed over the chunks in chunk order; check it all for NaN/Inf.
     // The sums go to a block of their own, so that no worker writes lines another wrote.
@@ -1037,7 +1013,7 @@ class DataParallel {
           break;
         }
       }
-    barrier_->arrive_and_wait(w);
+    barrier_->arrive_and_wait();
     // 3. Update this worker's range, only if everything is clean.
     bool clean = true;
     double loss = 0;
@@ -1087,7 +1063,7 @@ class DataParallel {
   bool keep_gradients_ = false, gradients_kept_ = false;
   std::size_t deferred_ = 0;
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::unique_ptr<pipeline_detail::FlagBarrier> barrier_;
+  std::unique_ptr<pipeline_detail::Barrier> barrier_;
   /// The batch's inputs: sample s at x_ + x_index_[s]·input_size (a split first layer's
   /// only reader), or, for the other paths, contiguous at x_ (x_index_ the identity).
   const float* x_ = nullptr;

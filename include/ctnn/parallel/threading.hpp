@@ -14,7 +14,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -102,41 +101,6 @@ class Barrier {
   std::atomic<std::uint64_t> published_{0};
 };
 
-/**
- * @brief A barrier for parties that each know their index (data-parallel workers).
- * A party arrives by storing its own count, on a cache line of its own, and waits until
- * every other party's count has caught up: each barrier moves one line per party between
- * the cores, with no read-modify-write of a shared line (a mutex's line crosses between
- * the cores several times per barrier, ~450 ns each where the host puts two vCPUs far
- * apart; docs/w6_measurements.md, "W6 in session 10"). Spins, then blocks.
- */
-class FlagBarrier {
- public:
-  explicit FlagBarrier(std::size_t parties) : slots_(std::make_unique<Slot[]>(parties)), parties_(parties) {}
-  void arrive_and_wait(std::size_t party) {
-    std::atomic<std::uint32_t>& mine = slots_[party].count;
-    const std::uint32_t e = mine.load(std::memory_order_relaxed) + 1;
-    mine.store(e, std::memory_order_release);
-    mine.notify_all();  // a load of the waiter count unless someone sleeps
-    for (std::size_t v = 0; v < parties_; ++v) {
-      if (v == party) continue;
-      const std::atomic<std::uint32_t>& c = slots_[v].count;
-      // Another's count is e − 1 (not here yet), e, or e + 1 (through, and at the next barrier).
-      auto behind = [&] { return c.load(std::memory_order_acquire) + 1 == e; };
-      if (!behind() || spin_until([&] { return !behind(); }, Channel::spin_budget)) continue;
-      for (std::uint32_t seen = c.load(std::memory_order_acquire); seen + 1 == e; seen = c.load(std::memory_order_acquire))
-        c.wait(seen, std::memory_order_acquire);
-    }
-  }
-
- private:
-  struct alignas(64) Slot {
-    std::atomic<std::uint32_t> count{0};
-  };
-  std::unique_ptr<Slot[]> slots_;
-  std::size_t parties_;
-};
-
 /// Pins the calling thread to `core` (modulo the machine's cores); false if the OS refused.
 inline bool pin_to_core(std::size_t core) noexcept {
   const unsigned n = std::max(1u, std::thread::hardware_concurrency());
@@ -164,19 +128,14 @@ class Crew {
   void start_pinned(std::size_t n, CoreOf core_of, Body body) {
     count_ = n - 1;
     first_ = body;
-    finished_ = std::make_unique<Flag[]>(n);
     for (std::size_t s = 1; s < n; ++s)
       threads_.emplace_back([this, s, body, core = core_of(s)] {
         pin_to_core(core);
         std::uint64_t seen = 0;
         while (true) {
           int job;
-          // Between steps a worker spins on the published generation and takes the job
-          // without the mutex; only after ~200 µs of nothing does it sleep on the condition.
-          if (spin_until([&] { return published_.load(std::memory_order_acquire) != seen; })) {
-            seen = published_.load(std::memory_order_acquire);  // one run at a time: seen + 1
-            job = job_;  // written before the generation was published
-          } else {
+          spin_until([&] { return published_.load(std::memory_order_acquire) != seen; });
+          {
             std::unique_lock lock(m_);
             cv_.wait(lock, [&] { return generation_ != seen || quit_; });
             if (quit_) return;
@@ -184,9 +143,11 @@ class Crew {
             job = job_;
           }
           body(s, job);
-          std::atomic<std::uint32_t>& done = finished_[s].v;
-          done.store(static_cast<std::uint32_t>(seen), std::memory_order_release);
-          done.notify_one();  // a load of the waiter count unless run() sleeps on it
+          std::lock_guard lock(m_);
+          if (++done_ == count_) {
+            finished_.store(generation_, std::memory_order_release);
+            done_cv_.notify_all();
+          }
         }
       });
   }
@@ -196,18 +157,16 @@ class Crew {
     {
       std::lock_guard lock(m_);
       job_ = job;
+      done_ = 0;
       g = ++generation_;
       published_.store(g, std::memory_order_release);
     }
     cv_.notify_all();
     first_(0, job);
-    const auto gen = static_cast<std::uint32_t>(g);
-    for (std::size_t s = 1; s <= count_; ++s) {
-      const std::atomic<std::uint32_t>& done = finished_[s].v;
-      if (spin_until([&] { return done.load(std::memory_order_acquire) == gen; }, std::chrono::microseconds(50))) continue;
-      for (std::uint32_t v = done.load(std::memory_order_acquire); v != gen; v = done.load(std::memory_order_acquire))
-        done.wait(v, std::memory_order_acquire);
-    }
+    if (count_ == 0) return;
+    spin_until([&] { return finished_.load(std::memory_order_acquire) == g; }, std::chrono::microseconds(50));
+    std::unique_lock lock(m_);
+    done_cv_.wait(lock, [&] { return done_ == count_; });
   }
   ~Crew() {
     {
@@ -219,16 +178,12 @@ class Crew {
   }
 
  private:
-  struct alignas(64) Flag {
-    std::atomic<std::uint32_t> v{0};
-  };
   std::mutex m_;
-  std::condition_variable cv_;
+  std::condition_variable cv_, done_cv_;
   std::vector<std::thread> threads_;
   std::uint64_t generation_ = 0;
-  std::atomic<std::uint64_t> published_{0};  ///< generation_, for the workers' spin
-  std::unique_ptr<Flag[]> finished_;         ///< per worker: the last generation it finished (its own line)
-  std::size_t count_ = 0;                    ///< worker threads (all but worker 0)
+  std::atomic<std::uint64_t> published_{0}, finished_{0};  ///< for spinning before the waits
+  std::size_t done_ = 0, count_ = 0;  ///< count_: worker threads (all but worker 0)
   std::function<void(std::size_t, int)> first_;
   int job_ = 0;
   bool quit_ = false;
