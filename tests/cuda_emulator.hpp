@@ -1,10 +1,14 @@
-// Runs ctnn's CUDA kernels on the CPU for tests: each thread block on 256 std::threads
-// (one block at a time) with a std::barrier for __syncthreads; shared memory starts as
-// NaN so a read of anything not written first poisons the result.
+// Runs ctnn's CUDA kernels on the CPU for tests: each thread block on its std::threads
+// (one block at a time) with a std::barrier for __syncthreads and one per warp of 32 for
+// __syncwarp; shared memory starts as NaN so a read of anything not written first
+// poisons the result.
 #pragma once
 #include <barrier>
+#include <algorithm>
 #include <cmath>
 #include <ctnn/backends/cuda/fused_mlp.cuh>
+#include <ctnn/backends/cuda/fused_mlp_tc.cuh>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -13,9 +17,13 @@ namespace emu {
 template <class F>
 void launch(unsigned grid, unsigned block, std::size_t smem_bytes, F kernel) {
   namespace k = ctnn::cuda::kernels;
-  std::vector<float> smem(smem_bytes / sizeof(float) + 1, std::nanf(""));
+  // All bits set: NaN as a float and as either 16-bit type.
+  std::vector<float> smem(smem_bytes / sizeof(float) + 1, k::bits_to_float(0xffffffffu));
   for (unsigned b = 0; b < grid; ++b) {
     std::barrier<> bar(block);
+    std::vector<std::unique_ptr<std::barrier<>>> warp_bars;
+    for (unsigned w = 0; w < (block + 31) / 32; ++w)
+      warp_bars.push_back(std::make_unique<std::barrier<>>(std::ptrdiff_t(std::min(32u, block - 32 * w))));
     std::vector<std::jthread> team;
     for (unsigned t = 0; t < block; ++t)
       team.emplace_back([&, b, t] {
@@ -25,6 +33,7 @@ void launch(unsigned grid, unsigned block, std::size_t smem_bytes, F kernel) {
         k::gridDim = {grid, 1, 1};
         k::emu_smem = smem.data();
         k::emu_barrier = &bar;
+        k::emu_warp_barrier = warp_bars[t / 32].get();
         kernel();
       });
   }

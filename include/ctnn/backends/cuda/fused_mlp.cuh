@@ -388,13 +388,14 @@ CTNN_GLOBAL void sum_kernel(const float* __restrict__ in, int n, float scale, fl
   }
 }
 
-/// g[p] = Σ_b partials[b][p] in block order; flags NaN/Inf.
+/// g[p] = scale · Σ_b partials[b][p] in block order; flags NaN/Inf.
 CTNN_GLOBAL void reduce_kernel(const float* __restrict__ partials, int blocks, std::size_t count, float* __restrict__ g,
-                              unsigned* status) {
+                              unsigned* status, float scale = 1.0f) {
   const std::size_t p = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (p >= count) return;
   float s = 0.0f;
   for (int b = 0; b < blocks; ++b) s += partials[std::size_t(b) * count + p];
+  s *= scale;
   g[p] = s;
   if (!finite(s)) atomicOr(status, bad_gradient);
 }

@@ -3,8 +3,11 @@
  * @file mlp.cuh
  * @brief Host API of the fused CUDA MLP (target `ctnn::cuda`): `cuda::Network<Net>` holds
  * a CPU network's parameters on the GPU, `forward` runs inference in one kernel, and
- * `cuda::Trainer<Net, Loss, Optimizer>` trains in five kernels per step (forward, loss,
- * backward, the fixed-order gradient sum with its NaN/Inf check, the update).
+ * `cuda::Trainer<Net, Loss, Optimizer, Precision>` trains. Precision `FP32` (the default)
+ * runs SIMT kernels (forward, loss, backward, the fixed-order gradient sum with its NaN/Inf
+ * check, the update); `FP16` and `BF16` run the whole forward, loss and backward in one
+ * tensor-core kernel (fused_mlp_tc.cuh) on 16-bit copies of the weights, with FP32
+ * accumulation and FP32 master weights, then the same sum and update.
  *
  * Pointers named `*_dev` are device memory; the `std::span` overloads copy host data.
  * Every CUDA error becomes a `ctnn::Error` naming the call; a step with a NaN/Inf loss or
@@ -26,6 +29,7 @@
 #include "../../optimizers/adam.hpp"
 #include "../../optimizers/sgd.hpp"
 #include "fused_mlp.cuh"
+#include "fused_mlp_tc.cuh"
 #include "mlp_spec.hpp"
 
 CTNN_BEGIN_NAMESPACE
@@ -97,6 +101,20 @@ class DeviceArray {
   std::size_t n_ = 0;
 };
 
+/// Precision tags: FP32 SIMT kernels, or FP16 / BF16 operands on tensor cores (FP32
+/// accumulation, FP32 master weights).
+struct FP32 {};
+struct FP16 {
+  using type = kernels::half_t;
+};
+struct BF16 {
+  using type = kernels::bf16_t;
+};
+template <class P>
+inline constexpr bool is_low_precision_v = std::is_same_v<P, FP16> || std::is_same_v<P, BF16>;
+template <class P>
+inline constexpr bool is_precision_v = std::is_same_v<P, FP32> || is_low_precision_v<P>;
+
 namespace detail_ {
 inline unsigned blocks_for(std::size_t n, unsigned per = 256) { return unsigned((n + per - 1) / per); }
 template <class S, bool Save>
@@ -108,6 +126,36 @@ void set_smem_limit() {
     return true;
   }();
   (void)done;
+}
+/// Persistent blocks of the tensor-core kernel that fit on the current device at once (set
+/// up once: the shared-memory opt-in, checked against what the device offers).
+template <class S, class T, kernels::tc::Mode M>
+int tc_max_blocks() {
+  static const int blocks = [] {
+    using Lay = kernels::tc::Layout<S, T>;
+    int dev = 0, optin = 0, sms = 0, per_sm = 0;
+    check(cudaGetDevice(&dev), "cudaGetDevice");
+    check(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "cudaDeviceGetAttribute");
+    if (std::size_t(optin) < Lay::bytes)
+      ctnn::detail::raise("ctnn::cuda: the FP16/BF16 kernel for this network needs " + std::to_string(Lay::bytes) +
+                          " bytes of shared memory per block and this GPU offers " + std::to_string(optin) +
+                          "; use cuda::FP32");
+    check(cudaFuncSetAttribute(kernels::tc::step_kernel<S, T, M>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               int(Lay::bytes)),
+          "cudaFuncSetAttribute (tensor-core kernel shared memory)");
+    check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev), "cudaDeviceGetAttribute");
+    check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernels::tc::step_kernel<S, T, M>,
+                                                        kernels::tc::threads, Lay::bytes),
+          "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+    return sms * (per_sm > 0 ? per_sm : 1);
+  }();
+  return blocks;
+}
+template <class S, class P>
+void check_tc_fits() {
+  static_assert(kernels::tc::Layout<S, typename P::type>::fits,
+                "ctnn::cuda: FP16/BF16 keep every layer's weights and a 64-sample tile of every layer's activations "
+                "in one block's shared memory (227 KiB); this network is too large for that: use cuda::FP32");
 }
 }  // namespace detail_
 
@@ -128,6 +176,7 @@ class Network {
     std::vector<float> dev(Spec::param_count);
     Spec::pack(cpu.params(), dev);
     params_.upload(dev);
+    mark_changed();
   }
   /// Copies the parameters into `cpu`.
   void download(NetT& cpu) const {
@@ -135,24 +184,45 @@ class Network {
     Spec::unpack(dev, cpu.params());
   }
 
-  /// y_dev[n][output_size] = net(x_dev[n][input_size]), one kernel; asynchronous on `stream`.
+  /// y_dev[n][output_size] = net(x_dev[n][input_size]) in FP32, one kernel; asynchronous on `stream`.
   void forward(const float* x_dev, float* y_dev, std::size_t n, cudaStream_t stream = nullptr) const {
-    if (n == 0) return;
-    detail_::set_smem_limit<Spec, false>();
-    kernels::forward_kernel<Spec, false><<<detail_::blocks_for(n, kernels::tile_rows), kernels::threads,
-                                           kernels::Smem<Spec>::bytes, stream>>>(params_.data(), x_dev, int(n), y_dev,
-                                                                                 nullptr);
-    check(cudaGetLastError(), "forward kernel launch");
+    forward(x_dev, y_dev, n, FP32{}, stream);
   }
-  /// Host convenience: copies x in, runs, copies the outputs back (blocking).
-  std::vector<float> forward(std::span<const float> x) const {
+  /// The same in precision P (FP32, or FP16 / BF16 on tensor cores).
+  template <class P>
+    requires is_precision_v<P>
+  void forward(const float* x_dev, float* y_dev, std::size_t n, P, cudaStream_t stream = nullptr) const {
+    if (n == 0) return;
+    if constexpr (is_low_precision_v<P>) {
+      using T = typename P::type;
+      constexpr auto M = kernels::tc::Mode::infer;
+      detail_::check_tc_fits<Spec, P>();
+      const T* w = low_weights<P>(stream);
+      const unsigned tiles = detail_::blocks_for(n, kernels::tc::tile_rows);
+      const int most = detail_::tc_max_blocks<Spec, T, M>();
+      kernels::tc::step_kernel<Spec, T, M>
+          <<<tiles < unsigned(most) ? tiles : unsigned(most), kernels::tc::threads, kernels::tc::Layout<Spec, T>::bytes,
+             stream>>>(w, params_.data(), x_dev, int(n), nullptr, nullptr, y_dev, nullptr, nullptr, nullptr);
+      check(cudaGetLastError(), "tensor-core forward kernel launch");
+    } else {
+      detail_::set_smem_limit<Spec, false>();
+      kernels::forward_kernel<Spec, false><<<detail_::blocks_for(n, kernels::tile_rows), kernels::threads,
+                                             kernels::Smem<Spec>::bytes, stream>>>(params_.data(), x_dev, int(n),
+                                                                                   y_dev, nullptr);
+      check(cudaGetLastError(), "forward kernel launch");
+    }
+  }
+  /// Host convenience: copies x in, runs in precision P, copies the outputs back (blocking).
+  template <class P = FP32>
+    requires is_precision_v<P>
+  std::vector<float> forward(std::span<const float> x, P p = {}) const {
     if (x.size() % input_size != 0)
       ctnn::detail::raise("ctnn::cuda::Network::forward: " + std::to_string(x.size()) +
                           " input values are not a whole number of samples of " + std::to_string(input_size));
     const std::size_t n = x.size() / input_size;
     DeviceArray<float> xd(x.size()), yd(n * output_size);
     xd.upload(x);
-    forward(xd.data(), yd.data(), n);
+    forward(xd.data(), yd.data(), n, p);
     check(cudaDeviceSynchronize(), "forward");
     return yd.to_host();
   }
@@ -160,23 +230,64 @@ class Network {
   float* params() noexcept { return params_.data(); }
   const float* params() const noexcept { return params_.data(); }
 
+  /// Tells the network its parameters changed on the device (the trainers call it), so the
+  /// FP16/BF16 copies are converted again before their next use.
+  void mark_changed() noexcept { ++version_; }
+  /// The weights in P's 16-bit type and the tensor-core kernel's layout, converted from the
+  /// FP32 parameters when they changed since the last call.
+  template <class P>
+    requires is_low_precision_v<P>
+  const typename P::type* low_weights(cudaStream_t stream = nullptr) const {
+    using T = typename P::type;
+    using Lay = kernels::tc::Layout<Spec, T>;
+    auto& [w, version] = low_cache<P>();
+    if (version != version_ || w.size() == 0) {
+      w.resize(Lay::w_elems);
+      kernels::tc::to_low_kernel<Spec, T><<<detail_::blocks_for(Lay::w_elems), 256, 0, stream>>>(params_.data(), w.data());
+      check(cudaGetLastError(), "weight conversion kernel launch");
+      version = version_;
+    }
+    return w.data();
+  }
+
  private:
+  template <class P>
+  auto& low_cache() const {
+    if constexpr (std::is_same_v<P, FP16>)
+      return half_;
+    else
+      return bf16_;
+  }
+
   DeviceArray<float> params_;
+  std::size_t version_ = 0;
+  template <class T>
+  struct LowCopy {
+    DeviceArray<T> w;
+    std::size_t version = ~std::size_t(0);
+  };
+  mutable LowCopy<kernels::half_t> half_;
+  mutable LowCopy<kernels::bf16_t> bf16_;
 };
 
 /**
  * @brief Trains a `cuda::Network` with loss L (`loss::SoftmaxCrossEntropy` on int32
  * labels, or `loss::MSE` on float targets) and optimizer O (`optim::SGD`, `optim::Adam`,
- * `optim::AdamW`, with the CPU options and the same update rules).
+ * `optim::AdamW`, with the CPU options and the same update rules), in precision P: `FP32`
+ * (SIMT), or `FP16` / `BF16` (one fused tensor-core kernel for forward, loss and backward;
+ * FP32 accumulation and FP32 master weights; the network must fit `tc::Layout::fits`).
  */
-template <class NetT, class L, class O>
+template <class NetT, class L, class O, class P = FP32>
 class Trainer {
   using Spec = MlpSpec<NetT>;
+  static_assert(is_precision_v<P>, "ctnn::cuda::Trainer: precision cuda::FP32, cuda::FP16 or cuda::BF16");
+  static constexpr bool low = is_low_precision_v<P>;
   static constexpr bool xent = std::is_same_v<L, loss::SoftmaxCrossEntropy>;
   static_assert(xent || std::is_same_v<L, loss::MSE>, "ctnn::cuda::Trainer: loss::SoftmaxCrossEntropy or loss::MSE");
   static constexpr bool adam = std::is_same_v<O, optim::Adam> || std::is_same_v<O, optim::AdamW>;
   static_assert(adam || std::is_same_v<O, optim::SGD>, "ctnn::cuda::Trainer: optim::SGD, optim::Adam or optim::AdamW");
   static constexpr int out_real = int(Spec::output_size), out_pad = int(Spec::padded[Spec::layers]);
+  static constexpr auto tc_mode = xent ? kernels::tc::Mode::xent : kernels::tc::Mode::mse;
 
  public:
   using Target = std::conditional_t<xent, std::int32_t, float>;
@@ -189,16 +300,21 @@ class Trainer {
     check(cudaGetDevice(&dev), "cudaGetDevice");
     check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev), "cudaDeviceGetAttribute");
     check(cudaMemset(state_.data(), 0, state_.size() * sizeof(float)), "cudaMemset (optimizer state)");
-    check(cudaFuncSetAttribute(kernels::backward_kernel<Spec>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                               int(kernels::Smem<Spec>::bytes)),
-          "cudaFuncSetAttribute (backward shared memory)");
-    // As many persistent backward blocks as fit on the device at once (fixed per device, so
-    // the block-order gradient sum is reproducible run to run).
-    int per_sm = 0;
-    check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernels::backward_kernel<Spec>, kernels::threads,
-                                                        kernels::Smem<Spec>::bytes),
-          "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
-    max_blocks_ = sms * (per_sm > 0 ? per_sm : 1);
+    if constexpr (low) {
+      detail_::check_tc_fits<Spec, P>();
+      max_blocks_ = detail_::tc_max_blocks<Spec, typename P::type, tc_mode>();
+    } else {
+      check(cudaFuncSetAttribute(kernels::backward_kernel<Spec>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                 int(kernels::Smem<Spec>::bytes)),
+            "cudaFuncSetAttribute (backward shared memory)");
+      // As many persistent backward blocks as fit on the device at once (fixed per device, so
+      // the block-order gradient sum is reproducible run to run).
+      int per_sm = 0;
+      check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernels::backward_kernel<Spec>, kernels::threads,
+                                                          kernels::Smem<Spec>::bytes),
+            "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+      max_blocks_ = sms * (per_sm > 0 ? per_sm : 1);
+    }
   }
 
   /**
@@ -211,29 +327,45 @@ class Trainer {
   float step(const float* x_dev, const Target* targets_dev, std::size_t n) {
     if (n == 0) ctnn::detail::raise("ctnn::cuda::Trainer::step: empty batch");
     reserve(n);
-    detail_::set_smem_limit<Spec, true>();
     const int ni = int(n);
-    const unsigned tiles = detail_::blocks_for(n, kernels::tile_rows);
+    const unsigned tiles = detail_::blocks_for(n, low ? kernels::tc::tile_rows : kernels::tile_rows);
     const int blocks = int(tiles < unsigned(max_blocks_) ? tiles : unsigned(max_blocks_));
     check(cudaMemset(status_.data(), 0, sizeof(unsigned)), "cudaMemset (status)");
-    kernels::forward_kernel<Spec, true><<<tiles, kernels::threads, kernels::Smem<Spec>::bytes>>>(
-        net_.params(), x_dev, ni, out_.data(), saved_.data());
-    check(cudaGetLastError(), "forward kernel launch");
-    if constexpr (xent)
-      kernels::softmax_xent_kernel<out_real, out_pad><<<detail_::blocks_for(n), 256>>>(
-          out_.data(), targets_dev, ni, row_loss_.data(), dy_.data(), status_.data());
-    else
-      kernels::mse_kernel<out_real, out_pad><<<detail_::blocks_for(n), 256>>>(out_.data(), targets_dev, ni,
-                                                                              row_loss_.data(), dy_.data(), status_.data());
-    check(cudaGetLastError(), "loss kernel launch");
+    float grad_scale = 1.0f;
+    if constexpr (low) {
+      using T = typename P::type;
+      const T* w = net_.template low_weights<P>();
+      const float* values = nullptr;
+      const std::int32_t* labels = nullptr;
+      if constexpr (xent)
+        labels = targets_dev;
+      else
+        values = targets_dev;
+      kernels::tc::step_kernel<Spec, T, tc_mode><<<blocks, kernels::tc::threads, kernels::tc::Layout<Spec, T>::bytes>>>(
+          w, net_.params(), x_dev, ni, values, labels, out_.data(), row_loss_.data(), partials_.data(), status_.data());
+      check(cudaGetLastError(), "tensor-core step kernel launch");
+      grad_scale = 1.0f / float(n);  // the kernel's loss gradient is per sample
+    } else {
+      detail_::set_smem_limit<Spec, true>();
+      kernels::forward_kernel<Spec, true><<<tiles, kernels::threads, kernels::Smem<Spec>::bytes>>>(
+          net_.params(), x_dev, ni, out_.data(), saved_.data());
+      check(cudaGetLastError(), "forward kernel launch");
+      if constexpr (xent)
+        kernels::softmax_xent_kernel<out_real, out_pad><<<detail_::blocks_for(n), 256>>>(
+            out_.data(), targets_dev, ni, row_loss_.data(), dy_.data(), status_.data());
+      else
+        kernels::mse_kernel<out_real, out_pad><<<detail_::blocks_for(n), 256>>>(
+            out_.data(), targets_dev, ni, row_loss_.data(), dy_.data(), status_.data());
+      check(cudaGetLastError(), "loss kernel launch");
+      kernels::backward_kernel<Spec><<<blocks, kernels::threads, kernels::Smem<Spec>::bytes>>>(
+          net_.params(), x_dev, ni, saved_.data(), dy_.data(), partials_.data());
+      check(cudaGetLastError(), "backward kernel launch");
+    }
     kernels::sum_kernel<<<1, kernels::threads>>>(row_loss_.data(), ni,
                                                  1.0f / (float(n) * float(xent ? 1 : out_real)), scalars_.data(),
                                                  status_.data());
-    kernels::backward_kernel<Spec><<<blocks, kernels::threads, kernels::Smem<Spec>::bytes>>>(
-        net_.params(), x_dev, ni, saved_.data(), dy_.data(), partials_.data());
-    check(cudaGetLastError(), "backward kernel launch");
-    kernels::reduce_kernel<<<detail_::blocks_for(Spec::param_count), 256>>>(partials_.data(), blocks, Spec::param_count,
-                                                                            grad_.data(), status_.data());
+    kernels::reduce_kernel<<<detail_::blocks_for(Spec::param_count), 256>>>(
+        partials_.data(), blocks, Spec::param_count, grad_.data(), status_.data(), grad_scale);
     ++steps_;
     const auto& o = opts_;
     if constexpr (adam) {
@@ -249,6 +381,7 @@ class Trainer {
                                                                            o.nesterov, o.weight_decay, status_.data());
     }
     check(cudaGetLastError(), "update kernel launch");
+    net_.mark_changed();
     float loss = 0;
     unsigned status = 0;
     check(cudaMemcpy(&loss, scalars_.data(), sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy (loss)");
@@ -299,11 +432,14 @@ class Trainer {
   void reserve(std::size_t n) {
     n_ = n;
     if (n <= capacity_) return;
-    const std::size_t tiles = (n + kernels::tile_rows - 1) / kernels::tile_rows;
+    const std::size_t rows = low ? kernels::tc::tile_rows : kernels::tile_rows;
+    const std::size_t tiles = (n + rows - 1) / rows;
     const std::size_t blocks = tiles < std::size_t(max_blocks_) ? tiles : std::size_t(max_blocks_);
     out_.resize(n * Spec::output_size);
-    saved_.resize(n * Spec::saved_per_sample);
-    dy_.resize(n * std::size_t(out_pad));
+    if constexpr (!low) {  // the tensor-core kernel keeps activations and dy in shared memory
+      saved_.resize(n * Spec::saved_per_sample);
+      dy_.resize(n * std::size_t(out_pad));
+    }
     row_loss_.resize(n);
     if (partials_.size() < blocks * Spec::param_count) partials_.resize(blocks * Spec::param_count);
     capacity_ = n;
