@@ -85,24 +85,6 @@ struct Emulated {
   }
 };
 
-/// Bounds against the FP32 CPU network: outputs relative to max(1, |y|), gradients
-/// relative to max|g|. Set from the 16-bit types' unit roundoff (BF16 2^-8 = 3.9e-3, FP16
-/// 2^-11 = 4.9e-4; a few roundings per layer, four layers): about six roundings' worth.
-/// Measured here: BF16 outputs ≤ 6.1e-3, gradients ≤ 4.7e-3·max|g|; FP16 outputs ≤ 1.6e-3,
-/// gradients ≤ 1.5e-4·max|g|.
-template <class T>
-struct kTol;
-template <>
-struct kTol<k::bf16_t> {
-  static constexpr double out = 2.5e-2, grad = 2.5e-2;
-  static constexpr const char* name = "BF16";
-};
-template <>
-struct kTol<k::half_t> {
-  static constexpr double out = 3e-3, grad = 3e-3;
-  static constexpr const char* name = "FP16";
-};
-
 double max_abs(const std::vector<float>& v) {
   double m = 0;
   for (float x : v) m = std::max(m, double(std::abs(x)));
@@ -112,7 +94,7 @@ double max_abs(const std::vector<float>& v) {
 template <class N, class T, class Ls, std::size_t B>
 void check(unsigned blocks, const char* what) {
   using S = cuda::MlpSpec<N>;
-  SCOPED_TRACE(std::string(kTol<T>::name) + ", " + what);
+  SCOPED_TRACE(std::string(tc_oracle::Tol<T>::name) + ", " + what);
   auto net = std::make_unique<N>();
   net->init(4);
   const auto x = random_vector(B * N::input_size, 3 + B);
@@ -138,7 +120,7 @@ void check(unsigned blocks, const char* what) {
     }
   }
   EXPECT_LE(vs_oracle, 1e-5);
-  EXPECT_LE(vs_fp32, kTol<T>::out);
+  EXPECT_LE(vs_fp32, tc_oracle::Tol<T>::out);
 
   // Training: loss and gradient against the oracle and against the FP32 Trainer.
   Trainer<N, Ls, optim::SGD, Batch<B>, backend::scalar> cpu(*net, {.lr = 0.0f});
@@ -156,7 +138,7 @@ void check(unsigned blocks, const char* what) {
   }
   EXPECT_EQ(r.status, 0u);
   EXPECT_NEAR(r.loss, oracle_loss, 1e-5 * (1 + std::abs(oracle_loss)));
-  EXPECT_NEAR(r.loss, cpu_loss, kTol<T>::out * (1 + std::abs(cpu_loss)));
+  EXPECT_NEAR(r.loss, cpu_loss, tc_oracle::Tol<T>::out * (1 + std::abs(cpu_loss)));
   std::vector<float> cpu_g(S::param_count);
   S::pack(cpu.gradient_block(), cpu_g);
   const double gmax = max_abs(cpu_g);
@@ -167,7 +149,7 @@ void check(unsigned blocks, const char* what) {
   }
   EXPECT_GT(gmax, 1e-3);
   EXPECT_LE(g_oracle, 1e-4 * max_abs(og));
-  EXPECT_LE(g_fp32, kTol<T>::grad * gmax);
+  EXPECT_LE(g_fp32, tc_oracle::Tol<T>::grad * gmax);
   // Padded weights and biases get exactly zero gradient.
   for (std::size_t l = 0; l < S::layers; ++l)
     for (std::size_t i = 0; i < S::padded[l]; ++i)
@@ -176,7 +158,7 @@ void check(unsigned blocks, const char* what) {
           ASSERT_EQ(r.grad[S::w_offset[l] + i * S::padded[l + 1] + j], 0.0f) << "layer " << l << " w " << i << "," << j;
         }
   std::printf("%s %s: outputs vs oracle %.2e, vs FP32 %.2e; gradients vs oracle %.2e, vs FP32 %.2e (of max %.2e)\n",
-              kTol<T>::name, what, vs_oracle, vs_fp32, g_oracle, g_fp32, gmax);
+              tc_oracle::Tol<T>::name, what, vs_oracle, vs_fp32, g_oracle, g_fp32, gmax);
 }
 }  // namespace
 

@@ -2,7 +2,9 @@
 // at batch 2^14 … 2^20 on one GPU: ctnn's fused kernels against an unfused cuBLAS
 // implementation written here (one SGEMM per layer and product, separate bias,
 // activation, loss, reduction and update kernels) — what a careful user writes by hand.
-// benchmarks/cuda/pytorch_gpu.py times PyTorch eager on the same workloads.
+// ctnn_bf16 / ctnn_fp16: the tensor-core kernel (16-bit operands, FP32 accumulation).
+// benchmarks/cuda/pytorch_gpu.py times PyTorch eager on the same workloads (FP32, and BF16
+// under autocast).
 // Without a GPU every benchmark is skipped with the reason.
 #include <benchmark/benchmark.h>
 #include <cublas_v2.h>
@@ -164,6 +166,29 @@ void w8_train_ctnn(benchmark::State& state) {
   Data d(n);
   time_gpu(state, [&] { tr.step(d.x.data(), d.t.data(), n); });
 }
+/// The same step with FP16 or BF16 operands on tensor cores (FP32 accumulation and master
+/// weights): one fused kernel for forward, loss and backward.
+template <class P>
+void w8_train_ctnn_low(benchmark::State& state) {
+  if (!have_gpu(state)) return;
+  const std::size_t n = std::size_t(state.range(0));
+  auto net = std::make_unique<W8>();
+  net->init(1);
+  cuda::Network<W8> g(*net);
+  cuda::Trainer<W8, loss::MSE, optim::SGD, P> tr(g, {.lr = 1e-3f});
+  Data d(n);
+  time_gpu(state, [&] { tr.step(d.x.data(), d.t.data(), n); });
+}
+template <class P>
+void w8_infer_ctnn_low(benchmark::State& state) {
+  if (!have_gpu(state)) return;
+  const std::size_t n = std::size_t(state.range(0));
+  auto net = std::make_unique<W8>();
+  net->init(1);
+  cuda::Network<W8> g(*net);
+  Data d(n);
+  time_gpu(state, [&] { g.forward(d.x.data(), d.y.data(), n, P{}); });
+}
 void w8_train_cublas(benchmark::State& state) {
   if (!have_gpu(state)) return;
   const int n = int(state.range(0));
@@ -198,4 +223,8 @@ BENCHMARK(w8_train_ctnn)->Name("W8/train_step/ctnn") W8_ARGS;
 BENCHMARK(w8_train_cublas)->Name("W8/train_step/cublas_unfused") W8_ARGS;
 BENCHMARK(w8_infer_ctnn)->Name("W8/inference/ctnn") W8_ARGS;
 BENCHMARK(w8_infer_cublas)->Name("W8/inference/cublas_unfused") W8_ARGS;
+BENCHMARK(w8_train_ctnn_low<cuda::BF16>)->Name("W8/train_step/ctnn_bf16") W8_ARGS;
+BENCHMARK(w8_train_ctnn_low<cuda::FP16>)->Name("W8/train_step/ctnn_fp16") W8_ARGS;
+BENCHMARK(w8_infer_ctnn_low<cuda::BF16>)->Name("W8/inference/ctnn_bf16") W8_ARGS;
+BENCHMARK(w8_infer_ctnn_low<cuda::FP16>)->Name("W8/inference/ctnn_fp16") W8_ARGS;
 BENCHMARK_MAIN();

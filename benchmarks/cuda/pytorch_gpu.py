@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """W8 on the GPU in PyTorch eager: training step (forward, MSE, backward, SGD) and inference
 of a 64-wide MLP with 4 hidden ReLU layers at batch 2^14 ... 2^20, timed with CUDA events
-(median of repeated runs). Writes Google-Benchmark-style JSON for benchmarks/report.py.
+(median of repeated runs), in FP32 (`pytorch`) and under BF16 autocast (`pytorch_bf16`). Writes Google-Benchmark-style JSON for benchmarks/report.py.
 
     python3 benchmarks/cuda/pytorch_gpu.py --out build/bench/torch_gpu.json
 """
@@ -66,7 +66,21 @@ def main():
             with torch.inference_mode():
                 model(x)
 
-        for name, fn in ((f"W8/train_step/pytorch/{n}", step), (f"W8/inference/pytorch/{n}", infer)):
+        def step_bf16():
+            opt.zero_grad(set_to_none=True)
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                loss = crit(model(x).float(), t)
+            loss.backward()
+            opt.step()
+            return loss.item()
+
+        def infer_bf16():
+            with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16):
+                model(x)
+
+        for name, fn in ((f"W8/train_step/pytorch/{n}", step), (f"W8/inference/pytorch/{n}", infer),
+                         (f"W8/train_step/pytorch_bf16/{n}", step_bf16),
+                         (f"W8/inference/pytorch_bf16/{n}", infer_bf16)):
             ms = median_ms(fn, a.reps)
             out["benchmarks"].append({"name": name + "_median", "run_name": name, "aggregate_name": "median",
                                       "real_time": ms * 1e3, "time_unit": "us"})
