@@ -1,6 +1,6 @@
 // Runs ctnn's CUDA kernels on the CPU for tests: each thread block on its std::threads
-// (one block at a time) with a std::barrier for __syncthreads and one per warp of 32 for
-// __syncwarp; shared memory starts as NaN so a read of anything not written first
+// (one block at a time) with a std::barrier for __syncthreads, one per warp of 32 for
+// __syncwarp and one per group of 128 for the tensor-core kernel's group barriers; shared memory starts as NaN so a read of anything not written first
 // poisons the result.
 #pragma once
 #include <barrier>
@@ -24,6 +24,9 @@ void launch(unsigned grid, unsigned block, std::size_t smem_bytes, F kernel) {
     std::vector<std::unique_ptr<std::barrier<>>> warp_bars;
     for (unsigned w = 0; w < (block + 31) / 32; ++w)
       warp_bars.push_back(std::make_unique<std::barrier<>>(std::ptrdiff_t(std::min(32u, block - 32 * w))));
+    std::vector<std::unique_ptr<std::barrier<>>> group_bars;
+    for (unsigned g = 0; g < (block + 127) / 128; ++g)
+      group_bars.push_back(std::make_unique<std::barrier<>>(std::ptrdiff_t(std::min(128u, block - 128 * g))));
     std::vector<std::jthread> team;
     for (unsigned t = 0; t < block; ++t)
       team.emplace_back([&, b, t] {
@@ -34,6 +37,7 @@ void launch(unsigned grid, unsigned block, std::size_t smem_bytes, F kernel) {
         k::emu_smem = smem.data();
         k::emu_barrier = &bar;
         k::emu_warp_barrier = warp_bars[t / 32].get();
+        k::emu_group_barrier = group_bars[t / 128].get();
         kernel();
       });
   }

@@ -1,7 +1,10 @@
 // The FP16/BF16 tensor-core kernel (fused_mlp_tc.cuh) on a GPU, against two references
-// (tests/tc_oracle.hpp): the rounding-exact scalar oracle, which differs from the GPU only
-// in the order of FP32 sums (outputs |Δ| ≤ 1e-4·max(1, |y|), gradients ≤ 1e-4·max|g|), and
-// the FP32 CPU network and Trainer, within tc_oracle::Tol (the 16-bit types' precision).
+// (tests/tc_oracle.hpp): the rounding-exact scalar oracle, and the FP32 CPU network and
+// Trainer within tc_oracle::Tol (3 unit roundoffs per layer). The GPU differs from the
+// oracle in the order of its FP32 sums, and where that moves a value across a rounding
+// boundary a stored activation or dz differs by one unit in the last place: so outputs
+// must match the oracle within 2u·max(1, |y|) and gradients within 2u·max|g| (u = 2^-8 for
+// BF16, 2^-11 for FP16) — far below what an indexing, tiling or padding error gives.
 // Widths 16, 48, 64, 128 and mixed per layer (33-48-256-17-5), batches 1, 7, 128, 1000 and
 // 65536; training from the same start reaches the FP32 trainer's loss; NaN and bad labels
 // are refused with the parameters unchanged. Without a GPU: exit 77 (CTest: skipped).
@@ -59,8 +62,8 @@ void check_forward(std::size_t n, const char* what) {
       vs_fp32 = std::max(vs_fp32, std::abs(v - ref[j]) / std::max(1.0, std::abs(double(ref[j]))));
     }
   }
-  EXPECT_LE(vs_oracle, 1e-4);
-  EXPECT_LE(vs_fp32, tc_oracle::Tol<T>::out);
+  EXPECT_LE(vs_oracle, 2 * tc_oracle::Tol<T>::u);
+  EXPECT_LE(vs_fp32, tc_oracle::Tol<T>::bound(cuda::MlpSpec<N>::layers));
   std::printf("forward %s %s batch %zu: vs oracle %.2e, vs FP32 %.2e\n", name_of<P>(), what, n, vs_oracle, vs_fp32);
 }
 
@@ -96,11 +99,11 @@ void check_gradients(const char* what) {
   else
     loss = tr.step(x, std::span<const float>(values));
   const auto grad = tr.gradients();
-  EXPECT_NEAR(loss, oracle_loss, 1e-4 * (1 + std::abs(oracle_loss)));
+  EXPECT_NEAR(loss, oracle_loss, 2 * tc_oracle::Tol<T>::u * (1 + std::abs(oracle_loss)));
   double vs_oracle = 0;
   for (std::size_t i = 0; i < og.size(); ++i) vs_oracle = std::max(vs_oracle, std::abs(double(grad[i]) - og[i]));
   EXPECT_GT(max_abs(og), 1e-4);
-  EXPECT_LE(vs_oracle, 1e-4 * max_abs(og));
+  EXPECT_LE(vs_oracle, 2 * tc_oracle::Tol<T>::u * max_abs(og));
   double vs_fp32 = -1;
   if constexpr (B <= 1000) {
     Trainer<N, L, optim::SGD, Batch<B>, backend::scalar> ref(*net, {.lr = 0.0f});
@@ -114,8 +117,8 @@ void check_gradients(const char* what) {
     vs_fp32 = 0;
     for (std::size_t i = 0; i < cpu_g.size(); ++i) vs_fp32 = std::max(vs_fp32, std::abs(double(grad[i]) - cpu_g[i]));
     vs_fp32 /= max_abs(cpu_g);
-    EXPECT_LE(vs_fp32, tc_oracle::Tol<T>::grad);
-    EXPECT_NEAR(loss, cpu_loss, tc_oracle::Tol<T>::out * (1 + std::abs(cpu_loss)));
+    EXPECT_LE(vs_fp32, tc_oracle::Tol<T>::bound(cuda::MlpSpec<N>::layers));
+    EXPECT_NEAR(loss, cpu_loss, tc_oracle::Tol<T>::bound(cuda::MlpSpec<N>::layers) * (1 + std::abs(cpu_loss)));
   }
   std::printf("gradients %s %s batch %zu: vs oracle %.2e of max %.2e, vs FP32 %.2e (relative)\n", name_of<P>(), what, B,
               vs_oracle, max_abs(og), vs_fp32);
@@ -226,7 +229,7 @@ TEST(CudaTensorCore, NaNAndBadLabelsChangeNothing) {
   g.download(now);
   const auto y16 = g.forward(std::span<const float>(x), cuda::BF16{});
   const auto y32 = g.forward(std::span<const float>(x));
-  for (std::size_t i = 0; i < y32.size(); ++i) EXPECT_NEAR(y16[i], y32[i], 2.5e-2 * std::max(1.0f, std::abs(y32[i])));
+  for (std::size_t i = 0; i < y32.size(); ++i) EXPECT_NEAR(y16[i], y32[i], tc_oracle::Tol<cuda::kernels::bf16_t>::bound(2) * std::max(1.0f, std::abs(y32[i])));
 }
 
 int main(int argc, char** argv) {

@@ -35,9 +35,9 @@ namespace cuda {
 namespace kernels {
 namespace tc {
 
-inline constexpr int warps = 4;
-inline constexpr int threads = 32 * warps;
-inline constexpr int tile_rows = 16 * warps;  ///< samples per tile
+inline constexpr int warps = 4;               ///< per group
+inline constexpr int threads = 32 * warps;    ///< per group
+inline constexpr int tile_rows = 16 * warps;  ///< samples per tile (one group's)
 inline constexpr int pad = 8;                 ///< 16-bit elements added to each shared row
 inline constexpr int chunk = 4;               ///< 16-column accumulator tiles a warp holds at once
 inline constexpr std::size_t smem_limit = 227 * 1024;
@@ -46,11 +46,15 @@ inline constexpr std::size_t smem_limit = 227 * 1024;
 enum class Mode : int { infer = 0, mse = 1, xent = 2 };
 
 /**
- * @brief Shared-memory layout for spec S with 16-bit type T (also the layout of the
- * converted weights in global memory, copied in whole). In T elements: per layer l the
- * weights `[in_p][out_p + pad]` at `w_off[l]`, then per layer l = 0..L one tile of
- * activations `[64][width_p + pad]` at `a_off[l]`. Then, in floats: every bias at
- * `b_off[l]`, and per warp a scratch tile `[16][sc_ld]` for the epilogues.
+ * @brief Shared-memory layout for spec S with 16-bit type T. A block runs `groups` groups
+ * of 4 warps; each group walks its own tiles and synchronises on its own barrier, and all
+ * share one copy of the weights. In T elements: per layer l the weights
+ * `[in_p][out_p + pad]` at `w_off[l]` (also the layout of the converted weights in global
+ * memory, copied in whole); then, in floats, every bias at `b_off[l]`; then per group, in
+ * T elements, per layer l = 0..L one tile of activations `[64][width_p + pad]` at
+ * `a_off[l]`, and in floats, per warp, a scratch tile `[16][sc_ld]` for the epilogues.
+ * `groups` is chosen to put the most warps on a multiprocessor (228 KiB of shared memory,
+ * registers for about 4 groups).
  */
 template <class S, class T>
 struct Layout {
@@ -83,9 +87,25 @@ struct Layout {
   }();
   /// Scratch row stride: the last layer's whole output, or one chunk of columns.
   static constexpr std::size_t sc_ld = (S::padded[L] > 16 * chunk ? S::padded[L] : 16 * chunk) + 4;
-  static constexpr std::size_t low_bytes = ((w_elems + a_off[L + 1]) * 2 + 127) / 128 * 128;
-  static constexpr std::size_t bytes = low_bytes + sizeof(float) * (b_off[L] + warps * 16 * sc_ld);
-  static constexpr bool fits = bytes <= smem_limit;
+  static constexpr std::size_t round128(std::size_t b) { return (b + 127) / 128 * 128; }
+  static constexpr std::size_t bias_at = round128(w_elems * 2);              ///< bytes
+  static constexpr std::size_t group_at = round128(bias_at + 4 * b_off[L]);  ///< bytes
+  static constexpr std::size_t sc_at = round128(a_off[L + 1] * 2);           ///< bytes into a group
+  static constexpr std::size_t group_bytes = sc_at + sizeof(float) * warps * 16 * sc_ld;
+  static constexpr std::size_t bytes_for(std::size_t g) { return group_at + g * group_bytes; }
+  static constexpr bool fits = bytes_for(1) <= smem_limit;
+  static constexpr int groups = [] {
+    int best = 1, best_warps = 0;
+    for (int g = 1; g <= 4; ++g) {
+      if (bytes_for(std::size_t(g)) > smem_limit) break;
+      const int by_smem = int((228 * 1024) / (bytes_for(std::size_t(g)) + 1024)), by_regs = 4 / g;
+      const int w = 4 * g * (by_smem < by_regs ? by_smem : by_regs);
+      if (w > best_warps) best = g, best_warps = w;
+    }
+    return best;
+  }();
+  static constexpr int block_threads = threads * groups;
+  static constexpr std::size_t bytes = bytes_for(std::size_t(groups));
 };
 
 template <class T, class Lay>
@@ -135,9 +155,10 @@ template <class S, class T>
 struct Smem {
   using Lay = Layout<S, T>;
   T* w;
-  T* a;
+  T* a;        ///< this group's activation tiles
   float* bias;
-  float* sc;  ///< this warp's scratch
+  float* sc;   ///< this warp's scratch
+  int group;   ///< this thread's group in the block
   template <std::size_t l>
   CTNN_DEVICE T* weights() const {
     return w + Lay::w_off[l];
@@ -261,13 +282,13 @@ CTNN_DEVICE void tc_backward(const Smem<S, T>& sm, int warp, int lane, float* __
     wm::store_matrix_sync(g, acc, unsigned(out), wm::mem_row_major);
   }
   // db += Σ_rows dz (thread j owns column j: no race, fixed order).
-  for (int j = warp * 32 + lane; j < out; j += threads) {
+  for (int j = warp * 32 + lane; j < out; j += threads) {  // the group's threads
     float s = 0.0f;
     for (int r = 0; r < tile_rows; ++r) s += to_float(Z[std::size_t(r) * ldz + j]);
     part[S::b_offset[Lyr] + j] += s;
   }
   if constexpr (Lyr > 0) {
-    CTNN_SYNC();  // every warp has read X for dW before X is overwritten with dz below
+    group_sync(sm.group);  // every warp has read X for dW before X is overwritten with dz below
     constexpr int sc_ld = int(Lay::sc_ld), in_real = int(S::width[Lyr]);
     const int m0 = 16 * warp;
     T* Xr = X + std::size_t(m0) * ldx;
@@ -281,7 +302,7 @@ CTNN_DEVICE void tc_backward(const Smem<S, T>& sm, int warp, int lane, float* __
             x = from_float<T>(v);
           }
         });
-    CTNN_SYNC();  // every warp's rows of dz_{l-1} are written
+    group_sync(sm.group);  // every warp's rows of dz_{l-1} are written
     tc_backward<S, T, Lyr - 1>(sm, warp, lane, part);
   }
 }
@@ -296,37 +317,42 @@ CTNN_DEVICE void load_biases(const Smem<S, T>& sm, const float* params, int tid)
 
 /**
  * @brief The fused step (or, with Mode::infer, inference) over n samples `x[n][in]`.
- * Grid: persistent blocks (tiles t = blockIdx.x, + gridDim.x, ...), `tc::threads` threads,
- * `Layout<S, T>::bytes` of dynamic shared memory. `w_low`: the weights converted by
+ * Grid: persistent blocks of `Layout::block_threads` threads and `Layout::bytes` of dynamic
+ * shared memory; group g of block b takes tiles b·groups + g, then every
+ * gridDim.x·groups-th. `w_low`: the weights converted by
  * `to_low_kernel`; `params`: the FP32 master block (biases are read from it). Training
- * writes block b's gradient (not divided by n) to `partials + b · S::param_count` and
+ * writes group g of block b's gradient (not divided by n) to slice b·groups + g of
+ * `partials` (S::param_count floats each) and
  * each sample's loss to `row_loss`; `y_out` (may be null when training) gets the outputs.
  */
 template <class S, class T, Mode M>
-CTNN_GLOBAL void CTNN_LAUNCH_BOUNDS(threads)
+CTNN_GLOBAL void CTNN_LAUNCH_BOUNDS((Layout<S, T>::block_threads))
     step_kernel(const T* __restrict__ w_low, const float* __restrict__ params, const float* __restrict__ x, int n,
                 const float* __restrict__ targets, const std::int32_t* __restrict__ labels, float* __restrict__ y_out,
                 float* __restrict__ row_loss, float* __restrict__ partials, unsigned* status) {
   using Lay = Layout<S, T>;
   constexpr std::size_t L = S::layers;
   unsigned char* base = reinterpret_cast<unsigned char*>(dynamic_smem());
-  const int tid = int(threadIdx.x), warp = tid / 32, lane = tid % 32;
+  const int all = int(threadIdx.x), group = all / threads, tid = all % threads, warp = tid / 32, lane = tid % 32;
   Smem<S, T> sm;
   sm.w = reinterpret_cast<T*>(base);
-  sm.a = sm.w + Lay::w_elems;
-  sm.bias = reinterpret_cast<float*>(base + Lay::low_bytes);
-  sm.sc = sm.bias + Lay::b_off[L] + std::size_t(warp) * 16 * Lay::sc_ld;
+  sm.bias = reinterpret_cast<float*>(base + Lay::bias_at);
+  unsigned char* mine = base + Lay::group_at + std::size_t(group) * Lay::group_bytes;
+  sm.a = reinterpret_cast<T*>(mine);
+  sm.sc = reinterpret_cast<float*>(mine + Lay::sc_at) + std::size_t(warp) * 16 * Lay::sc_ld;
+  sm.group = group;
 
   // The weights, once per block (as 32-bit words: the layout is a whole number of them).
   {
     const auto* src = reinterpret_cast<const std::uint32_t*>(w_low);
     auto* dst = reinterpret_cast<std::uint32_t*>(sm.w);
-    for (std::size_t i = std::size_t(tid); i < Lay::w_elems / 2; i += threads) dst[i] = src[i];
+    for (std::size_t i = std::size_t(all); i < Lay::w_elems / 2; i += Lay::block_threads) dst[i] = src[i];
   }
-  load_biases<S, T, 0>(sm, params, tid);
+  if (group == 0) load_biases<S, T, 0>(sm, params, tid);
+  const int slice = int(blockIdx.x) * Lay::groups + group, slices = int(gridDim.x) * Lay::groups;
   float* part = nullptr;
   if constexpr (M != Mode::infer) {
-    part = partials + std::size_t(blockIdx.x) * S::param_count;
+    part = partials + std::size_t(slice) * S::param_count;
     for (std::size_t i = std::size_t(tid); i < S::param_count; i += threads) part[i] = 0.0f;
   }
   CTNN_SYNC();
@@ -334,7 +360,7 @@ CTNN_GLOBAL void CTNN_LAUNCH_BOUNDS(threads)
   constexpr int in = int(S::padded[0]), in_real = int(S::width[0]);
   constexpr std::size_t ld0 = Lay::a_ld[0];
   const int tiles = (n + tile_rows - 1) / tile_rows;
-  for (int t = int(blockIdx.x); t < tiles; t += int(gridDim.x)) {
+  for (int t = slice; t < tiles; t += slices) {
     const int row0 = t * tile_rows;
     T* a0 = sm.template act<0>();
     for (int i = tid; i < tile_rows * in; i += threads) {
@@ -342,12 +368,12 @@ CTNN_GLOBAL void CTNN_LAUNCH_BOUNDS(threads)
       a0[std::size_t(r) * ld0 + c] =
           from_float<T>(row < n && c < in_real ? x[std::size_t(row) * in_real + c] : 0.0f);
     }
-    CTNN_SYNC();
+    group_sync(group);
     tc_forward<S, T, 0>(sm, 16 * warp, lane);
     tc_loss<S, T, M>(sm, 16 * warp, lane, row0, n, targets, labels, y_out, row_loss, status);
-    CTNN_SYNC();
+    group_sync(group);
     if constexpr (M != Mode::infer) tc_backward<S, T, L - 1>(sm, warp, lane, part);
-    CTNN_SYNC();
+    group_sync(group);
   }
 }
 

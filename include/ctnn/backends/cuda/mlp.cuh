@@ -145,7 +145,7 @@ int tc_max_blocks() {
           "cudaFuncSetAttribute (tensor-core kernel shared memory)");
     check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev), "cudaDeviceGetAttribute");
     check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernels::tc::step_kernel<S, T, M>,
-                                                        kernels::tc::threads, Lay::bytes),
+                                                        Lay::block_threads, Lay::bytes),
           "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
     return sms * (per_sm > 0 ? per_sm : 1);
   }();
@@ -198,11 +198,11 @@ class Network {
       constexpr auto M = kernels::tc::Mode::infer;
       detail_::check_tc_fits<Spec, P>();
       const T* w = low_weights<P>(stream);
-      const unsigned tiles = detail_::blocks_for(n, kernels::tc::tile_rows);
-      const int most = detail_::tc_max_blocks<Spec, T, M>();
-      kernels::tc::step_kernel<Spec, T, M>
-          <<<tiles < unsigned(most) ? tiles : unsigned(most), kernels::tc::threads, kernels::tc::Layout<Spec, T>::bytes,
-             stream>>>(w, params_.data(), x_dev, int(n), nullptr, nullptr, y_dev, nullptr, nullptr, nullptr);
+      using Lay = kernels::tc::Layout<Spec, T>;
+      const unsigned want = detail_::blocks_for(n, kernels::tc::tile_rows * Lay::groups);
+      const unsigned most = unsigned(detail_::tc_max_blocks<Spec, T, M>());
+      kernels::tc::step_kernel<Spec, T, M><<<want < most ? want : most, Lay::block_threads, Lay::bytes, stream>>>(
+          w, params_.data(), x_dev, int(n), nullptr, nullptr, y_dev, nullptr, nullptr, nullptr);
       check(cudaGetLastError(), "tensor-core forward kernel launch");
     } else {
       detail_::set_smem_limit<Spec, false>();
@@ -288,6 +288,13 @@ class Trainer {
   static_assert(adam || std::is_same_v<O, optim::SGD>, "ctnn::cuda::Trainer: optim::SGD, optim::Adam or optim::AdamW");
   static constexpr int out_real = int(Spec::output_size), out_pad = int(Spec::padded[Spec::layers]);
   static constexpr auto tc_mode = xent ? kernels::tc::Mode::xent : kernels::tc::Mode::mse;
+  /// Thread groups per block of the tensor-core kernel (each with its own partial gradient).
+  static constexpr int groups = [] {
+    if constexpr (low)
+      return kernels::tc::Layout<Spec, typename P::type>::groups;
+    else
+      return 1;
+  }();
 
  public:
   using Target = std::conditional_t<xent, std::int32_t, float>;
@@ -328,7 +335,7 @@ class Trainer {
     if (n == 0) ctnn::detail::raise("ctnn::cuda::Trainer::step: empty batch");
     reserve(n);
     const int ni = int(n);
-    const unsigned tiles = detail_::blocks_for(n, low ? kernels::tc::tile_rows : kernels::tile_rows);
+    const unsigned tiles = detail_::blocks_for(n, low ? kernels::tc::tile_rows * groups : kernels::tile_rows);
     const int blocks = int(tiles < unsigned(max_blocks_) ? tiles : unsigned(max_blocks_));
     check(cudaMemset(status_.data(), 0, sizeof(unsigned)), "cudaMemset (status)");
     float grad_scale = 1.0f;
@@ -341,7 +348,8 @@ class Trainer {
         labels = targets_dev;
       else
         values = targets_dev;
-      kernels::tc::step_kernel<Spec, T, tc_mode><<<blocks, kernels::tc::threads, kernels::tc::Layout<Spec, T>::bytes>>>(
+      using Lay = kernels::tc::Layout<Spec, T>;
+      kernels::tc::step_kernel<Spec, T, tc_mode><<<blocks, Lay::block_threads, Lay::bytes>>>(
           w, net_.params(), x_dev, ni, values, labels, out_.data(), row_loss_.data(), partials_.data(), status_.data());
       check(cudaGetLastError(), "tensor-core step kernel launch");
       grad_scale = 1.0f / float(n);  // the kernel's loss gradient is per sample
@@ -365,7 +373,7 @@ class Trainer {
                                                  1.0f / (float(n) * float(xent ? 1 : out_real)), scalars_.data(),
                                                  status_.data());
     kernels::reduce_kernel<<<detail_::blocks_for(Spec::param_count), 256>>>(
-        partials_.data(), blocks, Spec::param_count, grad_.data(), status_.data(), grad_scale);
+        partials_.data(), blocks * groups, Spec::param_count, grad_.data(), status_.data(), grad_scale);
     ++steps_;
     const auto& o = opts_;
     if constexpr (adam) {
@@ -432,9 +440,9 @@ class Trainer {
   void reserve(std::size_t n) {
     n_ = n;
     if (n <= capacity_) return;
-    const std::size_t rows = low ? kernels::tc::tile_rows : kernels::tile_rows;
+    const std::size_t rows = low ? kernels::tc::tile_rows * groups : kernels::tile_rows;
     const std::size_t tiles = (n + rows - 1) / rows;
-    const std::size_t blocks = tiles < std::size_t(max_blocks_) ? tiles : std::size_t(max_blocks_);
+    const std::size_t blocks = (tiles < std::size_t(max_blocks_) ? tiles : std::size_t(max_blocks_)) * groups;
     out_.resize(n * Spec::output_size);
     if constexpr (!low) {  // the tensor-core kernel keeps activations and dy in shared memory
       saved_.resize(n * Spec::saved_per_sample);

@@ -51,6 +51,8 @@ __host__ __device__ __forceinline__ T from_float(float v) {
     return __float2bfloat16_rn(v);
 }
 __device__ __forceinline__ void warp_sync() { __syncwarp(); }
+/// Barrier of the 128 threads of group g of a block (named barrier 1 + g; 0 is __syncthreads).
+__device__ __forceinline__ void group_sync(int g) { asm volatile("bar.sync %0, 128;" ::"r"(1 + g) : "memory"); }
 }  // namespace cuda::kernels
 CTNN_END_NAMESPACE
 
@@ -127,6 +129,9 @@ inline T from_float(float f) {
 /// One barrier per warp (set by the emulator), for `__syncwarp` and the fragment stores.
 inline thread_local std::barrier<>* emu_warp_barrier = nullptr;
 inline void warp_sync() { emu_warp_barrier->arrive_and_wait(); }
+/// One barrier per group of 128 threads (set by the emulator).
+inline thread_local std::barrier<>* emu_group_barrier = nullptr;
+inline void group_sync(int) { emu_group_barrier->arrive_and_wait(); }
 
 /// A host stand-in for `nvcuda::wmma`: each thread holds whole 16 × 16 tiles (as float)
 /// and does the whole product; stores are made by lane 0 between two warp barriers.
