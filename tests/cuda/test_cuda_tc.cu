@@ -159,6 +159,13 @@ TEST(CudaTensorCore, GradientsMatchOracleAndCpu) {
   check_gradients<W64, loss::MSE, cuda::FP16, 65536>("64 MSE");
 }
 
+// Two groups of warps per block (W64 in BF16), several tiles each: also the case the
+// sanitizer's race check runs on (scripts/gpu_check.sh's caller).
+TEST(CudaTensorCore, TwoGroupsPerBlock) {
+  static_assert(cuda::kernels::tc::Layout<cuda::MlpSpec<W64>, cuda::kernels::bf16_t>::groups == 2);
+  check_gradients<W64, loss::MSE, cuda::BF16, 520>("64 MSE");
+}
+
 // A student net learns a fixed teacher's outputs (MSE, Adam, 300 steps of 1024): in BF16 and
 // FP16 from the same start it reaches the loss the FP32 GPU trainer reaches.
 TEST(CudaTensorCore, TrainingReachesTheFp32Loss) {
