@@ -22,10 +22,10 @@ cmake --build build-gpu --target test_cuda_spec test_cuda_mlp test_cuda_tc ctnn_
   { grep -E "error|FAILED" "$out/build.txt" | head -30; exit 1; }
 rc=0
 build-gpu/tests/test_cuda_spec >> "$out/build.txt" 2>&1 || rc=1
-build-gpu/tests/test_cuda_mlp 2>&1 | tee "$out/test_cuda_mlp.txt" | grep -E "^\[  (FAILED|PASSED) |Failure|SKIPPED|Fashion" || true
-[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
-build-gpu/tests/test_cuda_tc 2>&1 | tee "$out/test_cuda_tc.txt" | grep -E "^\[  (FAILED|PASSED) |Failure|SKIPPED|teacher" || true
-[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+for t in test_cuda_mlp test_cuda_tc; do
+  build-gpu/tests/$t > "$out/$t.txt" 2>&1 || rc=1
+  grep -E "^\[  (FAILED|PASSED) |Failure|SKIPPED|Fashion|teacher" "$out/$t.txt" || true
+done
 export LD_LIBRARY_PATH="$d/benchmark/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 build-gpu/benchmarks/ctnn_bench_cuda --benchmark_repetitions="${BENCH_REPS:-5}" --benchmark_report_aggregates_only=true \
   --benchmark_out="$out/ctnn_gpu.json" --benchmark_out_format=json ${BENCH_ARGS:-} 2>&1 | grep -E "median|ERROR" || rc=1

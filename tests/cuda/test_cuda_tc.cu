@@ -1,15 +1,20 @@
 // The FP16/BF16 tensor-core kernel (fused_mlp_tc.cuh) on a GPU, against two references
 // (tests/tc_oracle.hpp): the rounding-exact scalar oracle, and the FP32 CPU network and
-// Trainer within tc_oracle::Tol (3 unit roundoffs per layer). The GPU differs from the
-// oracle in the order of its FP32 sums, and where that moves a value across a rounding
-// boundary a stored activation or dz differs by one unit in the last place: so outputs
-// must match the oracle within 2u·max(1, |y|) and gradients within 2u·max|g| (u = 2^-8 for
-// BF16, 2^-11 for FP16) — far below what an indexing, tiling or padding error gives.
+// Trainer within tc_oracle::Tol (3 unit roundoffs per layer). The tensor cores add their
+// FP32 products in another order than the oracle, and where that moves a value across a
+// 16-bit rounding boundary, a stored activation differs by one unit in its last place and
+// that sample's later layers follow (seen on an H200: BF16 64-wide, 5 layers, one sample
+// in 65536 off by 2.3e-2; FP16 flips in a quarter of the samples of a deep net). So for
+// outputs the oracle check is per sample: the median sample matches within
+// 1e-4·max(1, |y|) (an indexing or tiling error moves most samples) and every sample
+// stays within the FP32 bound. Gradients, averaged over the batch, must match the oracle
+// within 2u·max|g| (u = 2^-8 for BF16, 2^-11 for FP16).
 // Widths 16, 48, 64, 128 and mixed per layer (33-48-256-17-5), batches 1, 7, 128, 1000 and
 // 65536; training from the same start reaches the FP32 trainer's loss; NaN and bad labels
 // are refused with the parameters unchanged. Without a GPU: exit 77 (CTest: skipped).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctnn/ctnn.hpp>
@@ -52,19 +57,24 @@ void check_forward(std::size_t n, const char* what) {
   tc_oracle::Oracle<N, T> oracle(*net);
   ASSERT_EQ(y.size(), n * N::output_size);
   double vs_oracle = 0, vs_fp32 = 0;
+  std::vector<double> per_sample(n, 0.0);  // each sample's largest difference from the oracle
   for (std::size_t s = 0; s < n; ++s) {
     const float* xs = x.data() + s * N::input_size;
     const auto o = oracle.forward(xs)[cuda::MlpSpec<N>::layers];
     const auto ref = net->template forward<backend::scalar>(std::span<const float, N::input_size>(xs, N::input_size));
     for (std::size_t j = 0; j < N::output_size; ++j) {
       const double v = y[s * N::output_size + j];
-      vs_oracle = std::max(vs_oracle, std::abs(v - o[j]) / std::max(1.0, std::abs(double(o[j]))));
+      per_sample[s] = std::max(per_sample[s], std::abs(v - o[j]) / std::max(1.0, std::abs(double(o[j]))));
       vs_fp32 = std::max(vs_fp32, std::abs(v - ref[j]) / std::max(1.0, std::abs(double(ref[j]))));
     }
+    vs_oracle = std::max(vs_oracle, per_sample[s]);
   }
-  EXPECT_LE(vs_oracle, 2 * tc_oracle::Tol<T>::u);
+  const std::size_t off = std::size_t(std::count_if(per_sample.begin(), per_sample.end(), [](double e) { return e > 1e-4; }));
+  std::nth_element(per_sample.begin(), per_sample.begin() + n / 2, per_sample.end());
+  EXPECT_LE(per_sample[n / 2], 1e-4);
   EXPECT_LE(vs_fp32, tc_oracle::Tol<T>::bound(cuda::MlpSpec<N>::layers));
-  std::printf("forward %s %s batch %zu: vs oracle %.2e, vs FP32 %.2e\n", name_of<P>(), what, n, vs_oracle, vs_fp32);
+  std::printf("forward %s %s batch %zu: vs oracle median %.2e, max %.2e (%zu samples over 1e-4), vs FP32 %.2e\n",
+              name_of<P>(), what, n, per_sample[n / 2], vs_oracle, off, vs_fp32);
 }
 
 /// One step with lr 0: the gradient block against the oracle's and (B ≤ 1000) the FP32 CPU
