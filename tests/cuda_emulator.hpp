@@ -24,6 +24,7 @@ void launch(unsigned grid, unsigned block, std::size_t smem_bytes, F kernel) {
     std::vector<std::unique_ptr<std::barrier<>>> warp_bars;
     for (unsigned w = 0; w < (block + 31) / 32; ++w)
       warp_bars.push_back(std::make_unique<std::barrier<>>(std::ptrdiff_t(std::min(32u, block - 32 * w))));
+    std::vector<float> slots(32 * ((block + 31) / 32));
     std::vector<std::unique_ptr<std::barrier<>>> group_bars;
     for (unsigned g = 0; g < (block + 127) / 128; ++g)
       group_bars.push_back(std::make_unique<std::barrier<>>(std::ptrdiff_t(std::min(128u, block - 128 * g))));
@@ -38,6 +39,7 @@ void launch(unsigned grid, unsigned block, std::size_t smem_bytes, F kernel) {
         k::emu_barrier = &bar;
         k::emu_warp_barrier = warp_bars[t / 32].get();
         k::emu_group_barrier = group_bars[t / 128].get();
+        k::emu_warp_slots = slots.data() + 32 * (t / 32);
         kernel();
       });
   }

@@ -114,6 +114,39 @@ template <class T, class Lay>
 using FragB = wm::fragment<wm::matrix_b, 16, 16, 16, T, Lay>;
 using FragC = wm::fragment<wm::accumulator, 16, 16, 16, float>;
 
+/// The barrier of one group of warps: the block's own when it holds a single group (named
+/// barriers reserve barrier resources the occupancy of small kernels would pay for).
+template <int Groups>
+CTNN_DEVICE void sync_group(int g) {
+  if constexpr (Groups == 1)
+    CTNN_SYNC();
+  else
+    group_sync(g);
+}
+
+/// Eight consecutive 16-bit values: one 16-byte load or store of an activation row's run.
+template <class T>
+struct alignas(16) Pack8 {
+  T v[8];
+};
+/// Eight consecutive floats (16-byte aligned), as two vector loads.
+CTNN_DEVICE void load8(const float* p, float (&out)[8]) {
+  const float4_t a = reinterpret_cast<const float4_t*>(p)[0], b = reinterpret_cast<const float4_t*>(p)[1];
+  out[0] = a.x, out[1] = a.y, out[2] = a.z, out[3] = a.w, out[4] = b.x, out[5] = b.y, out[6] = b.z, out[7] = b.w;
+}
+/**
+ * @brief f(r, c) for each run of 8 columns of a 16-row chunk `cols` wide (at most CW, both
+ * multiples of 16): lane l takes runs l, l + 32, ... — every lane the same count.
+ */
+template <int CW, class F>
+CTNN_DEVICE void for_each_run(int lane, int cols, F&& f) {
+  constexpr int per_row = CW / 8;
+  for (int e = lane; e < 16 * per_row; e += 32) {
+    const int r = e / per_row, c = (e % per_row) * 8;
+    if (c < cols) f(r, c);
+  }
+}
+
 /**
  * @brief For one warp: C[16][N] = A[16][K] · B[K][N] (A row-major, ld `lda`; B row-major
  * `[K][N]` or, with `LB` = col_major, stored as `[N][K]`), handed over `chunk` tiles of 16
@@ -184,74 +217,95 @@ CTNN_DEVICE void tc_forward(const Smem<S, T>& sm, int m0, int lane) {
   warp_gemm<T, wm::row_major, in, out, sc_ld, last>(
       A, lda, sm.template weights<Lyr>(), unsigned(Lay::w_ld[Lyr]), sm.sc, [&](int n0, int cols) {
         if constexpr (!last) {
-          for (int e = lane; e < 16 * cols; e += 32) {
-            const int r = e / cols, c = e % cols, j = n0 + c;
-            // Padded units stay exactly 0, whatever the activation makes of 0.
-            const float v = j < out_real ? activate<S::act[Lyr]>(sm.sc[r * sc_ld + c] + bias[j]) : 0.0f;
-            O[std::size_t(r) * ldo + j] = from_float<T>(v);
-          }
+          for_each_run<(out < 16 * chunk ? out : 16 * chunk)>(lane, cols, [&](int r, int c) {
+            float z[8];
+            load8(sm.sc + r * sc_ld + c, z);
+            Pack8<T> p;
+#pragma unroll
+            for (int q = 0; q < 8; ++q) {
+              const int j = n0 + c + q;
+              // Padded units stay exactly 0, whatever the activation makes of 0.
+              p.v[q] = from_float<T>(j < out_real ? activate<S::act[Lyr]>(z[q] + bias[j]) : 0.0f);
+            }
+            *reinterpret_cast<Pack8<T>*>(O + std::size_t(r) * ldo + n0 + c) = p;
+          });
         }
       });
   if constexpr (!last) tc_forward<S, T, Lyr + 1>(sm, m0, lane);
 }
 
 /**
- * @brief The last layer's epilogue for this warp's rows (lanes 0..15, one row each):
- * outputs y = act(z + b) to `y_out` (when given), and for training the per-sample loss to
- * `row_loss` and dz = ∂loss/∂y ⊙ act'(y) (not divided by n) as T into the last
- * activation tile. Rows past n get dz = 0 and no loss.
+ * @brief The last layer's epilogue for this warp's 16 rows, two lanes per row (lane 2r + h
+ * takes the runs of 8 columns h, h + 2, ...): outputs y = act(z + b) to `y_out` (when
+ * given), and for training the per-sample loss to `row_loss` and dz = ∂loss/∂y ⊙ act'(y)
+ * (not divided by n) as T into the last activation tile. Rows past n get dz = 0, no loss.
  */
 template <class S, class T, Mode M>
 CTNN_DEVICE void tc_loss(const Smem<S, T>& sm, int m0, int lane, int row0, int n, const float* targets,
                          const std::int32_t* labels, float* y_out, float* row_loss, unsigned* status) {
   using Lay = Layout<S, T>;
   constexpr std::size_t L = S::layers;
-  constexpr int out = int(S::padded[L]), out_real = int(S::width[L]), a = S::act[L - 1];
+  constexpr int out = int(S::padded[L]), out_real = int(S::width[L]), a = S::act[L - 1], runs = out / 8;
   constexpr int sc_ld = int(Lay::sc_ld);
   constexpr unsigned ldo = unsigned(Lay::a_ld[L]);
-  if (lane < 16) {
-    const int r = lane, row = row0 + m0 + r;
-    const bool valid = row < n;
-    float* z = sm.sc + r * sc_ld;
-    const float* bias = sm.bias + Lay::b_off[L - 1];
-    for (int j = 0; j < out_real; ++j) z[j] = activate<a>(z[j] + bias[j]);
-    if (valid && y_out)
-      for (int j = 0; j < out_real; ++j) y_out[std::size_t(row) * out_real + j] = z[j];
-    if constexpr (M != Mode::infer) {
-      T* dz = sm.template act<L>() + std::size_t(m0 + r) * ldo;
-      float loss = 0.0f, m = 0.0f, sum = 1.0f;
-      int t = 0;
-      bool ok = valid;
-      if constexpr (M == Mode::xent) {
-        t = valid ? labels[row] : 0;
-        if (valid && (t < 0 || t >= out_real)) {
-          atomicOr(status, bad_label);
-          ok = false;
-        }
-        if (ok) {
-          m = z[0];
-          for (int j = 1; j < out_real; ++j) m = fmaxf(m, z[j]);
-          sum = 0.0f;
-          for (int j = 0; j < out_real; ++j) sum += expf(z[j] - m);
-          loss = logf(sum) - (z[t] - m);
-        }
+  const int r = lane / 2, h = lane % 2, row = row0 + m0 + r;
+  const bool valid = row < n;
+  float* z = sm.sc + r * sc_ld;
+  const float* bias = sm.bias + Lay::b_off[L - 1];
+  for (int v = h; v < runs; v += 2)
+#pragma unroll
+    for (int q = 0; q < 8; ++q) {
+      const int j = 8 * v + q;
+      if (j < out_real) {
+        z[j] = activate<a>(z[j] + bias[j]);
+        if (valid && y_out) y_out[std::size_t(row) * out_real + j] = z[j];
       }
-      for (int j = 0; j < out; ++j) {
+    }
+  if constexpr (M != Mode::infer) {
+    warp_sync();  // the row's y, written by both its lanes
+    T* dz = sm.template act<L>() + std::size_t(m0 + r) * ldo;
+    float loss = 0.0f, m = 0.0f, sum = 1.0f;
+    int t = 0;
+    bool ok = valid;
+    if constexpr (M == Mode::xent) {
+      t = valid ? labels[row] : 0;
+      if (valid && (t < 0 || t >= out_real)) {
+        if (h == 0) atomicOr(status, bad_label);
+        ok = false;
+      }
+      m = z[0];
+      for (int j = 1; j < out_real; ++j) m = fmaxf(m, z[j]);
+      float part = 0.0f;
+      for (int v = h; v < runs; v += 2)
+#pragma unroll
+        for (int q = 0; q < 8; ++q)
+          if (8 * v + q < out_real) part += expf(z[8 * v + q] - m);
+      sum = part + shfl_xor(part, 1);
+      loss = ok ? logf(sum) - (z[t] - m) : 0.0f;
+    }
+    float sq = 0.0f;
+    for (int v = h; v < runs; v += 2) {
+      Pack8<T> p;
+#pragma unroll
+      for (int q = 0; q < 8; ++q) {
+        const int j = 8 * v + q;
         float g = 0.0f;
         if (ok && j < out_real) {
           if constexpr (M == Mode::mse) {
             const float d = z[j] - targets[std::size_t(row) * out_real + j];
-            loss += d * d;
+            sq += d * d;
             g = 2.0f * d / float(out_real);
           } else {
             g = expf(z[j] - m) / sum - (j == t ? 1.0f : 0.0f);
           }
           g *= derivative<a>(z[j]);
         }
-        dz[j] = from_float<T>(g);
+        p.v[q] = from_float<T>(g);
       }
-      if (valid) row_loss[row] = loss;
+      *reinterpret_cast<Pack8<T>*>(dz + 8 * v) = p;
     }
+    if constexpr (M == Mode::mse) loss = sq + shfl_xor(sq, 1);
+    if (valid && h == 0) row_loss[row] = loss;
   }
 }
 
@@ -265,44 +319,64 @@ CTNN_DEVICE void tc_backward(const Smem<S, T>& sm, int warp, int lane, float* __
   T* X = sm.template act<Lyr>();
   const T* Z = sm.template act<Lyr + 1>();
   // dW += Xᵀ·dz: output tiles dealt round-robin to the warps, K = the tile's 64 rows.
-  constexpr int nt = out / 16, tiles = (in / 16) * nt;
-  for (int b = warp; b < tiles; b += warps) {
-    const int mi = b / nt, nj = b % nt;
-    float* g = part + S::w_offset[Lyr] + std::size_t(mi) * 16 * out + nj * 16;
-    FragC acc;
-    wm::load_matrix_sync(acc, g, unsigned(out), wm::mem_row_major);
+  // A warp's tiles are taken `chunk` at a time, their partial sums all loaded before the
+  // products so the global-memory latency is paid once per batch.
+  constexpr int nt = out / 16, tiles = (in / 16) * nt, per_warp = (tiles + warps - 1) / warps;
+  for (int base = 0; base < per_warp; base += chunk) {
+    FragC acc[chunk];
 #pragma unroll
-    for (int k0 = 0; k0 < tile_rows; k0 += 16) {
-      FragA<T, wm::col_major> xa;
-      FragB<T, wm::row_major> zb;
-      wm::load_matrix_sync(xa, X + std::size_t(k0) * ldx + mi * 16, ldx);
-      wm::load_matrix_sync(zb, Z + std::size_t(k0) * ldz + nj * 16, ldz);
-      wm::mma_sync(acc, xa, zb, acc);
+    for (int c = 0; c < chunk; ++c) {
+      const int b = warp + warps * (base + c);
+      if (base + c < per_warp && b < tiles)
+        wm::load_matrix_sync(acc[c], part + S::w_offset[Lyr] + std::size_t(b / nt) * 16 * out + (b % nt) * 16,
+                             unsigned(out), wm::mem_row_major);
     }
-    wm::store_matrix_sync(g, acc, unsigned(out), wm::mem_row_major);
+#pragma unroll
+    for (int c = 0; c < chunk; ++c) {
+      const int b = warp + warps * (base + c), mi = b / nt, nj = b % nt;
+      if (base + c < per_warp && b < tiles) {
+#pragma unroll
+        for (int k0 = 0; k0 < tile_rows; k0 += 16) {
+          FragA<T, wm::col_major> xa;
+          FragB<T, wm::row_major> zb;
+          wm::load_matrix_sync(xa, X + std::size_t(k0) * ldx + mi * 16, ldx);
+          wm::load_matrix_sync(zb, Z + std::size_t(k0) * ldz + nj * 16, ldz);
+          wm::mma_sync(acc[c], xa, zb, acc[c]);
+        }
+        wm::store_matrix_sync(part + S::w_offset[Lyr] + std::size_t(mi) * 16 * out + nj * 16, acc[c], unsigned(out),
+                              wm::mem_row_major);
+      }
+    }
   }
   // db += Σ_rows dz (thread j owns column j: no race, fixed order).
   for (int j = warp * 32 + lane; j < out; j += threads) {  // the group's threads
-    float s = 0.0f;
-    for (int r = 0; r < tile_rows; ++r) s += to_float(Z[std::size_t(r) * ldz + j]);
-    part[S::b_offset[Lyr] + j] += s;
+    float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};  // four chains, summed in a fixed order
+#pragma unroll 4
+    for (int r = 0; r < tile_rows; ++r) s[r % 4] += to_float(Z[std::size_t(r) * ldz + j]);
+    part[S::b_offset[Lyr] + j] += (s[0] + s[1]) + (s[2] + s[3]);
   }
   if constexpr (Lyr > 0) {
-    group_sync(sm.group);  // every warp has read X for dW before X is overwritten with dz below
+    sync_group<Lay::groups>(sm.group);  // every warp has read X for dW before X is overwritten with dz below
     constexpr int sc_ld = int(Lay::sc_ld), in_real = int(S::width[Lyr]);
     const int m0 = 16 * warp;
     T* Xr = X + std::size_t(m0) * ldx;
     // dz_{l-1} = (dz·Wᵀ) ⊙ act'(act_l): W stored [in][out + pad] is Wᵀ read column-major.
     warp_gemm<T, wm::col_major, out, in, sc_ld, false>(
         Z + std::size_t(m0) * ldz, ldz, sm.template weights<Lyr>(), unsigned(Lay::w_ld[Lyr]), sm.sc, [&](int n0, int cols) {
-          for (int e = lane; e < 16 * cols; e += 32) {
-            const int r = e / cols, c = e % cols, j = n0 + c;
-            T& x = Xr[std::size_t(r) * ldx + j];
-            const float v = j < in_real ? sm.sc[r * sc_ld + c] * derivative<S::act[Lyr - 1]>(to_float(x)) : 0.0f;
-            x = from_float<T>(v);
-          }
+          for_each_run<(in < 16 * chunk ? in : 16 * chunk)>(lane, cols, [&](int r, int c) {
+            float g[8];
+            load8(sm.sc + r * sc_ld + c, g);
+            auto& x = *reinterpret_cast<Pack8<T>*>(Xr + std::size_t(r) * ldx + n0 + c);
+            Pack8<T> p = x;
+#pragma unroll
+            for (int q = 0; q < 8; ++q) {
+              const int j = n0 + c + q;
+              p.v[q] = from_float<T>(j < in_real ? g[q] * derivative<S::act[Lyr - 1]>(to_float(p.v[q])) : 0.0f);
+            }
+            x = p;
+          });
         });
-    group_sync(sm.group);  // every warp's rows of dz_{l-1} are written
+    sync_group<Lay::groups>(sm.group);  // every warp's rows of dz_{l-1} are written
     tc_backward<S, T, Lyr - 1>(sm, warp, lane, part);
   }
 }
@@ -363,17 +437,35 @@ CTNN_GLOBAL void CTNN_LAUNCH_BOUNDS((Layout<S, T>::block_threads))
   for (int t = slice; t < tiles; t += slices) {
     const int row0 = t * tile_rows;
     T* a0 = sm.template act<0>();
-    for (int i = tid; i < tile_rows * in; i += threads) {
-      const int r = i / in, c = i % in, row = row0 + r;
-      a0[std::size_t(r) * ld0 + c] =
-          from_float<T>(row < n && c < in_real ? x[std::size_t(row) * in_real + c] : 0.0f);
+    // Rows of whole 16-byte runs (and x itself 16-byte aligned): 8 values per load and store.
+    if (in == in_real && reinterpret_cast<std::uintptr_t>(x) % 16 == 0) {
+      for (int i = tid; i < tile_rows * in / 8; i += threads) {
+        const int r = i / (in / 8), c = (i % (in / 8)) * 8, row = row0 + r;
+        Pack8<T> p;
+        if (row < n) {
+          float v[8];
+          load8(x + std::size_t(row) * in + c, v);
+#pragma unroll
+          for (int q = 0; q < 8; ++q) p.v[q] = from_float<T>(v[q]);
+        } else {
+#pragma unroll
+          for (int q = 0; q < 8; ++q) p.v[q] = from_float<T>(0.0f);
+        }
+        *reinterpret_cast<Pack8<T>*>(a0 + std::size_t(r) * ld0 + c) = p;
+      }
+    } else {
+      for (int i = tid; i < tile_rows * in; i += threads) {
+        const int r = i / in, c = i % in, row = row0 + r;
+        a0[std::size_t(r) * ld0 + c] =
+            from_float<T>(row < n && c < in_real ? x[std::size_t(row) * in_real + c] : 0.0f);
+      }
     }
-    group_sync(group);
+    sync_group<Lay::groups>(group);
     tc_forward<S, T, 0>(sm, 16 * warp, lane);
     tc_loss<S, T, M>(sm, 16 * warp, lane, row0, n, targets, labels, y_out, row_loss, status);
-    group_sync(group);
+    sync_group<Lay::groups>(group);
     if constexpr (M != Mode::infer) tc_backward<S, T, L - 1>(sm, warp, lane, part);
-    group_sync(group);
+    sync_group<Lay::groups>(group);
   }
 }
 

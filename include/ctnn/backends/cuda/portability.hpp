@@ -51,6 +51,9 @@ __host__ __device__ __forceinline__ T from_float(float v) {
     return __float2bfloat16_rn(v);
 }
 __device__ __forceinline__ void warp_sync() { __syncwarp(); }
+/// v of the lane whose index is this lane's xor m (all 32 lanes take part).
+__device__ __forceinline__ float shfl_xor(float v, int m) { return __shfl_xor_sync(0xffffffffu, v, m); }
+using float4_t = float4;
 /// Barrier of the 128 threads of group g of a block (named barrier 1 + g; 0 is __syncthreads).
 __device__ __forceinline__ void group_sync(int g) { asm volatile("bar.sync %0, 128;" ::"r"(1 + g) : "memory"); }
 }  // namespace cuda::kernels
@@ -129,6 +132,18 @@ inline T from_float(float f) {
 /// One barrier per warp (set by the emulator), for `__syncwarp` and the fragment stores.
 inline thread_local std::barrier<>* emu_warp_barrier = nullptr;
 inline void warp_sync() { emu_warp_barrier->arrive_and_wait(); }
+/// Per-warp exchange slots for shfl_xor (set by the emulator).
+inline thread_local float* emu_warp_slots = nullptr;
+inline float shfl_xor(float v, int m) {
+  const unsigned lane = threadIdx.x % 32;
+  warp_sync();  // the slots' last readers are done
+  emu_warp_slots[lane] = v;
+  warp_sync();
+  return emu_warp_slots[lane ^ unsigned(m)];
+}
+struct alignas(16) float4_t {
+  float x, y, z, w;
+};
 /// One barrier per group of 128 threads (set by the emulator).
 inline thread_local std::barrier<>* emu_group_barrier = nullptr;
 inline void group_sync(int) { emu_group_barrier->arrive_and_wait(); }
