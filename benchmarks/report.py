@@ -163,11 +163,15 @@ def main():
                      f"a physical core or its power budget between them at the time).")
     for kind in ("train_step", "inference"):
         w8 = workloads.get(f"W8/{kind}_b262144", {})
-        if "ctnn" in w8:
-            c = w8["ctnn"]["ns"]
-            parts = [f"{w8[p]['ns'] / c:.2f}× {p}" for p in ("pytorch", "cublas_unfused") if p in w8]
-            notes.append(f"- W8/{kind} at batch 2^18 (GPU): ctnn is " + ", ".join(parts) +
-                         (" (targets for the training step: ≥ 5× pytorch, ≥ 2× cublas_unfused)." if kind == "train_step" else "."))
+        for ours, label in (("ctnn", "ctnn (FP32)"), ("ctnn_bf16", "ctnn_bf16"), ("ctnn_fp16", "ctnn_fp16")):
+            if ours not in w8:
+                continue
+            c = w8[ours]["ns"]
+            parts = [f"{w8[p]['ns'] / c:.2f}× {p}" for p in ("pytorch", "pytorch_bf16", "cublas_unfused") if p in w8]
+            notes.append(f"- W8/{kind} at batch 2^18 (GPU): {label} takes {fmt_time(c)}; peer time / ours: " +
+                         ", ".join(parts) + (" (targets for the training step: ≥ 5× pytorch, ≥ 2× cublas_unfused; "
+                                             "pytorch and cublas_unfused run in FP32, pytorch_bf16 under BF16 autocast)."
+                                             if kind == "train_step" else "."))
     if notes:
         lines += ["", "Notes (W7: `one_core` is the same network trained or run on one thread; the ctnn "
                   "rows of W6 and W7 use two cores, so their share of the single-core peak can exceed 100%; W8 runs on "
