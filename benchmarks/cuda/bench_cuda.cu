@@ -156,20 +156,10 @@ void time_gpu(benchmark::State& state, F&& f) {
   state.SetItemsProcessed(std::int64_t(state.iterations()) * state.range(0));
 }
 
-void w8_train_ctnn(benchmark::State& state) {
-  if (!have_gpu(state)) return;
-  const std::size_t n = std::size_t(state.range(0));
-  auto net = std::make_unique<W8>();
-  net->init(1);
-  cuda::Network<W8> g(*net);
-  cuda::Trainer<W8, loss::MSE, optim::SGD> tr(g, {.lr = 1e-3f});
-  Data d(n);
-  time_gpu(state, [&] { tr.step(d.x.data(), d.t.data(), n); });
-}
-/// The same step with FP16 or BF16 operands on tensor cores (FP32 accumulation and master
-/// weights): one fused kernel for forward, loss and backward.
+/// ctnn's step in precision P: FP32 (SIMT kernels), or FP16 / BF16 on tensor cores (FP32
+/// accumulation and master weights; one fused kernel for forward, loss and backward).
 template <class P>
-void w8_train_ctnn_low(benchmark::State& state) {
+void w8_train_ctnn(benchmark::State& state) {
   if (!have_gpu(state)) return;
   const std::size_t n = std::size_t(state.range(0));
   auto net = std::make_unique<W8>();
@@ -180,7 +170,7 @@ void w8_train_ctnn_low(benchmark::State& state) {
   time_gpu(state, [&] { tr.step(d.x.data(), d.t.data(), n); });
 }
 template <class P>
-void w8_infer_ctnn_low(benchmark::State& state) {
+void w8_infer_ctnn(benchmark::State& state) {
   if (!have_gpu(state)) return;
   const std::size_t n = std::size_t(state.range(0));
   auto net = std::make_unique<W8>();
@@ -200,15 +190,6 @@ void w8_train_cublas(benchmark::State& state) {
     cudaMemcpy(&loss_host, u.grads.data(), sizeof(float), cudaMemcpyDeviceToHost);
   });
 }
-void w8_infer_ctnn(benchmark::State& state) {
-  if (!have_gpu(state)) return;
-  const std::size_t n = std::size_t(state.range(0));
-  auto net = std::make_unique<W8>();
-  net->init(1);
-  cuda::Network<W8> g(*net);
-  Data d(n);
-  time_gpu(state, [&] { g.forward(d.x.data(), d.y.data(), n); });
-}
 void w8_infer_cublas(benchmark::State& state) {
   if (!have_gpu(state)) return;
   const int n = int(state.range(0));
@@ -219,12 +200,12 @@ void w8_infer_cublas(benchmark::State& state) {
 }  // namespace
 
 #define W8_ARGS ->RangeMultiplier(4)->Range(1 << 14, 1 << 20)->UseManualTime()->Unit(benchmark::kMicrosecond)
-BENCHMARK(w8_train_ctnn)->Name("W8/train_step/ctnn") W8_ARGS;
+BENCHMARK(w8_train_ctnn<cuda::FP32>)->Name("W8/train_step/ctnn") W8_ARGS;
 BENCHMARK(w8_train_cublas)->Name("W8/train_step/cublas_unfused") W8_ARGS;
-BENCHMARK(w8_infer_ctnn)->Name("W8/inference/ctnn") W8_ARGS;
+BENCHMARK(w8_infer_ctnn<cuda::FP32>)->Name("W8/inference/ctnn") W8_ARGS;
 BENCHMARK(w8_infer_cublas)->Name("W8/inference/cublas_unfused") W8_ARGS;
-BENCHMARK(w8_train_ctnn_low<cuda::BF16>)->Name("W8/train_step/ctnn_bf16") W8_ARGS;
-BENCHMARK(w8_train_ctnn_low<cuda::FP16>)->Name("W8/train_step/ctnn_fp16") W8_ARGS;
-BENCHMARK(w8_infer_ctnn_low<cuda::BF16>)->Name("W8/inference/ctnn_bf16") W8_ARGS;
-BENCHMARK(w8_infer_ctnn_low<cuda::FP16>)->Name("W8/inference/ctnn_fp16") W8_ARGS;
+BENCHMARK(w8_train_ctnn<cuda::BF16>)->Name("W8/train_step/ctnn_bf16") W8_ARGS;
+BENCHMARK(w8_train_ctnn<cuda::FP16>)->Name("W8/train_step/ctnn_fp16") W8_ARGS;
+BENCHMARK(w8_infer_ctnn<cuda::BF16>)->Name("W8/inference/ctnn_bf16") W8_ARGS;
+BENCHMARK(w8_infer_ctnn<cuda::FP16>)->Name("W8/inference/ctnn_fp16") W8_ARGS;
 BENCHMARK_MAIN();
