@@ -16,18 +16,13 @@
 #include <numeric>
 #include <vector>
 
-#include "refusals.cuh"
+#include "gpu_test_common.cuh"
 
 using namespace ctnn;
 
 namespace {
 
-std::vector<float> random_vector(std::size_t n, std::uint64_t seed, float scale = 1.0f) {
-  Rng rng(seed);
-  std::vector<float> v(n);
-  for (auto& x : v) x = rng.uniform(scale);
-  return v;
-}
+using cuda_tests::random_vector;
 
 /// CPU reference outputs, one sample at a time (any n) on the scalar backend.
 template <class N>

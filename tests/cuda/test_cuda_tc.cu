@@ -23,18 +23,13 @@
 #include <vector>
 
 #include "../tc_oracle.hpp"
-#include "refusals.cuh"
+#include "gpu_test_common.cuh"
 
 using namespace ctnn;
 
 namespace {
 
-std::vector<float> random_vector(std::size_t n, std::uint64_t seed, float scale = 1.0f) {
-  Rng rng(seed);
-  std::vector<float> v(n);
-  for (auto& x : v) x = rng.uniform(scale);
-  return v;
-}
+using cuda_tests::random_vector;
 double max_abs(const std::vector<float>& v) {
   double m = 0;
   for (float x : v) m = std::max(m, double(std::abs(x)));

@@ -1,6 +1,6 @@
-// Shared by test_cuda_mlp.cu (FP32) and test_cuda_tc.cu (FP16/BF16): a NaN input and a
-// label out of range make cuda::Trainer::step raise, leave the parameters and the step
-// count as they were, and the next good step runs.
+// Shared by test_cuda_mlp.cu (FP32) and test_cuda_tc.cu (FP16/BF16): random inputs, and
+// the refusal check (a NaN input and a label out of range make cuda::Trainer::step raise,
+// leave the parameters and the step count as they were, and the next good step runs).
 #pragma once
 #include <gtest/gtest.h>
 
@@ -15,14 +15,20 @@ namespace cuda_tests {
 
 using W16 = ctnn::Net<ctnn::Input<16>, ctnn::Dense<16>, ctnn::ReLU, ctnn::Dense<16>>;
 
+/// n values uniform in [-scale, scale) from ctnn::Rng(seed).
+inline std::vector<float> random_vector(std::size_t n, std::uint64_t seed, float scale = 1.0f) {
+  ctnn::Rng rng(seed);
+  std::vector<float> v(n);
+  for (auto& x : v) x = rng.uniform(scale);
+  return v;
+}
+
 /// Trains `g` (16 classes) in precision P on 7 samples `x` (left as the last good batch).
 template <class P>
 void check_refusals(ctnn::cuda::Network<W16>& g, std::vector<float>& x) {
   using namespace ctnn;
   cuda::Trainer<W16, loss::SoftmaxCrossEntropy, optim::Adam, P> tr(g);
-  x.assign(7 * 16, 0.0f);
-  Rng rng(3);
-  for (float& v : x) v = rng.uniform(1.0f);
+  x = random_vector(7 * 16, 3);
   std::vector<std::int32_t> t(7, 2);
   tr.step(x, std::span<const std::int32_t>(t));
   W16 before;
