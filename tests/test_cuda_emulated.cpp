@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cuda_emulator.hpp"
+#include "cuda_test_data.hpp"
 
 using namespace ctnn;
 namespace k = ctnn::cuda::kernels;
@@ -20,12 +21,7 @@ namespace {
 using Mixed = Net<Input<33>, Dense<48>, Tanh, Dense<40>, ReLU, Dense<17>, Sigmoid, Dense<5>>;
 using Deep = Net<Input<20>, Dense<16>, ReLU, Dense<16>, ReLU, Dense<16>, ReLU, Dense<3>>;
 
-std::vector<float> random_vector(std::size_t n, std::uint64_t seed) {
-  Rng rng(seed);
-  std::vector<float> v(n);
-  for (auto& x : v) x = rng.uniform(1.0f);
-  return v;
-}
+using cuda_test_data::random_vector;
 
 template <class N>
 struct Emulated {
@@ -73,10 +69,8 @@ void compare_with_cpu(unsigned blocks, const char* name) {
   auto net = std::make_unique<N>();
   net->init(4);
   const auto x = random_vector(B * N::input_size, 3 + B);
-  std::vector<std::int32_t> labels(B);
-  std::vector<float> values(B * N::output_size);
-  for (std::size_t s = 0; s < B; ++s) labels[s] = std::int32_t((s * 5 + 1) % N::output_size);
-  for (std::size_t i = 0; i < values.size(); ++i) values[i] = std::cos(0.3f * float(i));
+  const auto [labels, values] =
+      cuda_test_data::make_targets(B, N::output_size, 5, 1, cuda_test_data::Wave::cosine, 0.3f);
 
   Emulated<N> e(*net, B, blocks);
   e.forward(x);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cuda_emulator.hpp"
+#include "cuda_test_data.hpp"
 #include "tc_oracle.hpp"
 
 using namespace ctnn;
@@ -28,12 +29,7 @@ using Mixed = Net<Input<33>, Dense<48>, Tanh, Dense<40>, ReLU, Dense<17>, Sigmoi
 using Deep = Net<Input<20>, Dense<16>, ReLU, Dense<16>, ReLU, Dense<16>, ReLU, Dense<3>>;
 using W64 = Net<Input<64>, Dense<64>, ReLU, Dense<64>, ReLU, Dense<64>, ReLU, Dense<64>, ReLU, Dense<64>>;
 
-std::vector<float> random_vector(std::size_t n, std::uint64_t seed) {
-  Rng rng(seed);
-  std::vector<float> v(n);
-  for (auto& x : v) x = rng.uniform(1.0f);
-  return v;
-}
+using cuda_test_data::random_vector;
 
 /// The kernels on the emulator: weight conversion, the fused step, the loss sum, the reduce.
 template <class N, class T>
@@ -100,10 +96,8 @@ void check(unsigned blocks, const char* what) {
   auto net = std::make_unique<N>();
   net->init(4);
   const auto x = random_vector(B * N::input_size, 3 + B);
-  std::vector<std::int32_t> labels(B);
-  std::vector<float> values(B * N::output_size);
-  for (std::size_t s = 0; s < B; ++s) labels[s] = std::int32_t((s * 5 + 1) % N::output_size);
-  for (std::size_t i = 0; i < values.size(); ++i) values[i] = std::cos(0.3f * float(i));
+  const auto [labels, values] =
+      cuda_test_data::make_targets(B, N::output_size, 5, 1, cuda_test_data::Wave::cosine, 0.3f);
 
   Emulated<N, T> e(*net);
   tc_oracle::Oracle<N, T> oracle(*net);
@@ -214,7 +208,7 @@ TEST(CudaTensorCoreEmulated, BadLabelAndNaNRaiseTheFlags) {
 TEST(CudaTensorCoreEmulated, GroupsFillTheMultiprocessor) {
   using L64 = tc::Layout<cuda::MlpSpec<W64>, k::bf16_t>;
   static_assert(L64::fits);
-  EXPECT_EQ(L64::groups, 2);  // one group takes 117 KiB: two share the weights in 191 KiB
+  EXPECT_EQ(L64::groups, 2);  // one group takes 117 KiB: two share the weights in 188 KiB
   EXPECT_LE(L64::bytes, tc::smem_limit);
   EXPECT_EQ(L64::block_threads, 256);
   using LDeep = tc::Layout<cuda::MlpSpec<Deep>, k::half_t>;

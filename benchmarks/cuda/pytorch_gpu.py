@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """W8 on the GPU in PyTorch eager: training step (forward, MSE, backward, SGD) and inference
 of a 64-wide MLP with 4 hidden ReLU layers at batch 2^14 ... 2^20, timed with CUDA events
-(median of repeated runs), in FP32 (`pytorch`) and under BF16 autocast (`pytorch_bf16`). Writes Google-Benchmark-style JSON for benchmarks/report.py.
+(median of repeated runs), in FP32 (`pytorch`) and under BF16 autocast (`pytorch_bf16`).
+Writes Google-Benchmark-style JSON for benchmarks/report.py.
 
     python3 benchmarks/cuda/pytorch_gpu.py --out build/bench/torch_gpu.json
 """

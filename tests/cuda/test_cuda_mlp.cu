@@ -22,7 +22,7 @@ using namespace ctnn;
 
 namespace {
 
-using cuda_tests::random_vector;
+using cuda_test_data::random_vector;
 
 /// CPU reference outputs, one sample at a time (any n) on the scalar backend.
 template <class N>
@@ -59,10 +59,8 @@ void check_gradients(const char* name) {
   auto net = std::make_unique<N>();
   net->init(5);
   const auto x = random_vector(B * N::input_size, 21 + B);
-  std::vector<std::int32_t> labels(B);
-  std::vector<float> values(B * N::output_size);
-  for (std::size_t s = 0; s < B; ++s) labels[s] = std::int32_t((s * 7 + 3) % N::output_size);
-  for (std::size_t k = 0; k < values.size(); ++k) values[k] = std::sin(0.37f * float(k));
+  const auto [labels, values] =
+      cuda_test_data::make_targets(B, N::output_size, 7, 3, cuda_test_data::Wave::sine, 0.37f);
 
   Trainer<N, L, optim::SGD, Batch<B>, backend::scalar> ref(*net, {.lr = 0.0f});
   float cpu_loss;
@@ -218,11 +216,4 @@ TEST(CudaMlp, FashionMnistReachesCpuAccuracy) {
   EXPECT_GE(gpu_acc, 0.85);
 }
 
-int main(int argc, char** argv) {
-  if (cuda::device_count() == 0) {
-    std::printf("SKIPPED: no CUDA device (cudaGetDeviceCount found none); the CUDA tests need a GPU\n");
-    return 77;
-  }
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}
+int main(int argc, char** argv) { return cuda_tests::run_where_a_gpu_is(argc, argv); }

@@ -21,8 +21,10 @@
  * batch; `reduce_kernel` applies 1/n. Rows past n and padded units carry exactly zero.
  *
  * Limits: the weights of every layer plus one tile of every layer's activations must fit
- * in a block's shared memory (`TcLayout::fits`, 227 KiB on sm_90, 163 KiB on sm_80): e.g.
- * 64-wide nets of up to 12 layers, 128-wide of up to 3. Wider nets use the FP32 kernels.
+ * in a block's shared memory (`tc::Layout<S, T>::fits`, 227 KiB on sm_90; sm_80 offers
+ * 163 KiB and the host API raises when a GPU offers less than the layout needs): e.g.
+ * 64-wide nets of up to 11 Dense layers, 128-wide of up to 3. Larger nets use the FP32
+ * kernels.
  */
 #include <array>
 #include <cstddef>
@@ -53,8 +55,10 @@ enum class Mode : int { infer = 0, mse = 1, xent = 2 };
  * memory, copied in whole); then, in floats, every bias at `b_off[l]`; then per group, in
  * T elements, per layer l = 0..L one tile of activations `[64][width_p + pad]` at
  * `a_off[l]`, and in floats, per warp, a scratch tile `[16][sc_ld]` for the epilogues.
- * `groups` is chosen to put the most warps on a multiprocessor (228 KiB of shared memory,
- * registers for about 4 groups).
+ * `groups` is chosen to put the most warps on a multiprocessor, counting 228 KiB of shared
+ * memory and registers for 4 groups (≤ 128 a thread). The kernels use more (ptxas, sm_90:
+ * 100–195), so the register file may hold fewer blocks than this count assumes; the host
+ * API sizes the grid from the occupancy the runtime reports, not from this count.
  */
 template <class S, class T>
 struct Layout {
@@ -114,8 +118,8 @@ template <class T, class Lay>
 using FragB = wm::fragment<wm::matrix_b, 16, 16, 16, T, Lay>;
 using FragC = wm::fragment<wm::accumulator, 16, 16, 16, float>;
 
-/// The barrier of one group of warps: the block's own when it holds a single group (named
-/// barriers reserve barrier resources the occupancy of small kernels would pay for).
+/// The barrier of one group of warps: a named barrier per group, or the block's own
+/// barrier when the block holds a single group.
 template <int Groups>
 CTNN_DEVICE void sync_group(int g) {
   if constexpr (Groups == 1)

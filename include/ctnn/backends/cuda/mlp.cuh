@@ -241,7 +241,7 @@ class Network {
     using T = typename P::type;
     using Lay = kernels::tc::Layout<Spec, T>;
     auto& [w, version] = low_cache<P>();
-    if (version != version_ || w.size() == 0) {
+    if (version != version_) {  // a new copy starts at version ~0, which version_ never reaches
       w.resize(Lay::w_elems);
       kernels::tc::to_low_kernel<Spec, T><<<detail_::blocks_for(Lay::w_elems), 256, 0, stream>>>(params_.data(), w.data());
       check(cudaGetLastError(), "weight conversion kernel launch");
