@@ -1,7 +1,8 @@
 // Data-parallel training of the Fashion-MNIST MLP across MPI ranks:
 //   mpirun -np 2 ./mpi_data_parallel
 // Each rank trains on its own shard of the training set with a local batch of 32 (global
-// batch 32 × ranks); one MPI_Allreduce per step keeps every rank's weights identical.
+// batch 32 × ranks); one MPI_Allreduce per step keeps every rank's weights identical
+// (--overlap: one MPI_Iallreduce per 64 KiB bucket instead, each started during backward).
 // Rank 0 evaluates and prints the per-epoch lines and the result line:
 //   result test_accuracy=0.XXXX epoch_seconds=X.XXX infer_batch1_ns=XXXX
 #include <algorithm>
@@ -42,6 +43,9 @@ int run(const Options& o, const io::FashionMnist& data, const mpi::Environment& 
                   Strategy::permille, Strategy::template ratio<Mlp::param_count>);
     if constexpr (mpi::detail::is_local<Strategy>)
       std::printf("local SGD: parameters averaged every %zu steps\n", Strategy::period);
+    if constexpr (mpi::detail::is_bucketed<Strategy>)
+      std::printf("overlap: the exact all-reduce in %zu buckets of %zu KiB (MPI_Iallreduce)\n", trainer.buckets(),
+                  Strategy::bucket_floats * sizeof(float) / 1024);
   }
   std::vector<std::uint32_t> order(hi - lo);
   std::iota(order.begin(), order.end(), static_cast<std::uint32_t>(lo));
@@ -75,6 +79,10 @@ int run(const Options& o, const io::FashionMnist& data, const mpi::Environment& 
       std::fflush(stdout);
     }
   }
+  if constexpr (mpi::detail::is_bucketed<Strategy>)
+    if (env.rank() == 0)
+      std::printf("buckets started before the first layer's gradients were final (last step): %zu of %zu\n",
+                  trainer.buckets_started_early(), trainer.buckets());
   if (env.rank() == 0)
     std::printf("result test_accuracy=%.4f epoch_seconds=%.3f infer_batch1_ns=%.0f\n", test_acc, seconds / o.epochs,
                 infer_batch1_ns(*net, data.test));
@@ -93,9 +101,19 @@ int main(int argc, char** argv) {
                  "none (exact all-reduce), topk (1% of the gradient, error feedback) or local (average every 8 steps)")
       ->check(CLI::IsMember({"none", "topk", "local"}))
       ->capture_default_str();
+  bool overlap = false;
+  app.add_flag("--overlap", overlap,
+               "exact all-reduce in 64 KiB buckets (MPI_Iallreduce), each started as soon as backward has finished "
+               "its layers");
   if (const auto rc = parse(app, argc, argv)) return *rc;
+  if (overlap && compression != "none") {
+    if (env.rank() == 0) std::fprintf(stderr, "error: --overlap goes with --compression none\n");
+    return 2;
+  }
   try {
     const io::FashionMnist data = load(o);
+    if (overlap) return o.optimizer == "adam" ? run<optim::Adam, mpi::Bucketed<64>>(o, data, env)
+                                              : run<optim::SGD, mpi::Bucketed<64>>(o, data, env);
     if (compression == "topk") return o.optimizer == "adam" ? run<optim::Adam, mpi::TopK<10>>(o, data, env)
                                                               : run<optim::SGD, mpi::TopK<10>>(o, data, env);
     if (compression == "local") return o.optimizer == "adam" ? run<optim::Adam, mpi::LocalSGD<8>>(o, data, env)

@@ -3,7 +3,9 @@
 // on the concatenated batch within 1e-5 (max-abs) and be bitwise identical on all ranks.
 // MPI_Allreduce and MPI_Bcast are interposed through PMPI: exactly one all-reduce per
 // step and one broadcast in all. Also: a NaN on one rank raises on every rank; the top-k
-// error-feedback invariant (exact in double); local SGD and top-k keep ranks identical.
+// error-feedback invariant (exact in double); local SGD and top-k keep ranks identical;
+// bucketed all-reduce (MPI_Iallreduce per bucket, started during backward) trains the same
+// weights as the single all-reduce.
 #include <mpi.h>
 
 #include <cmath>
@@ -15,7 +17,7 @@
 #include <vector>
 
 namespace {
-long g_allreduce = 0, g_bcast = 0, g_allgatherv = 0;
+long g_allreduce = 0, g_bcast = 0, g_allgatherv = 0, g_iallreduce = 0;
 }
 
 // PMPI interposition: count the calls, forward to the library.
@@ -27,6 +29,10 @@ extern "C" int MPI_Allgatherv(const void* s, int n, MPI_Datatype st, void* r, co
                               MPI_Datatype rt, MPI_Comm c) {
   ++g_allgatherv;
   return PMPI_Allgatherv(s, n, st, r, counts, displs, rt, c);
+}
+extern "C" int MPI_Iallreduce(const void* s, void* r, int n, MPI_Datatype t, MPI_Op op, MPI_Comm c, MPI_Request* q) {
+  ++g_iallreduce;
+  return PMPI_Iallreduce(s, r, n, t, op, c, q);
 }
 extern "C" int MPI_Bcast(void* b, int n, MPI_Datatype t, int root, MPI_Comm c) {
   ++g_bcast;
@@ -60,6 +66,43 @@ std::vector<int> batch_t(int step) {
   return t;
 }
 
+// Step s's global batch, and the rows [lo, hi) of it that one rank trains on.
+struct StepData {
+  std::vector<float> x, xl;
+  std::vector<int> t, tl;
+};
+StepData step_data(int s, std::size_t lo, std::size_t hi) {
+  StepData d{batch_x(s), {}, batch_t(s), {}};
+  d.xl.assign(d.x.begin() + long(lo * 20), d.x.begin() + long(hi * 20));
+  d.tl.assign(d.t.begin() + long(lo), d.t.begin() + long(hi));
+  return d;
+}
+
+// Every rank's parameters must equal rank 0's, bit for bit.
+void check_same_as_rank0(Mlp& net, int rank, const char* what) {
+  std::vector<float> root(net.params().begin(), net.params().end());
+  PMPI_Bcast(root.data(), int(root.size()), MPI_FLOAT, 0, MPI_COMM_WORLD);
+  CHECK(std::memcmp(root.data(), net.params().data(), root.size() * sizeof(float)) == 0, "%s: rank %d differs from rank 0",
+        what, rank);
+}
+
+// A NaN in the last rank's inputs only: every rank raises, nobody hangs, weights unchanged.
+template <class Dist>
+void check_nan_raises_everywhere(Dist& dist, Mlp& net, std::size_t lo, std::size_t hi, int rank, int size,
+                                 const char* what) {
+  const std::vector<float> before(net.params().begin(), net.params().end());
+  auto d = step_data(0, lo, hi);
+  if (rank == size - 1) d.xl[3] = std::nanf("");
+  bool raised = false;
+  try {
+    dist.step(d.xl, d.tl);
+  } catch (const Error&) {
+    raised = true;
+  }
+  CHECK(raised, "%s: rank %d did not raise on a NaN", what, rank);
+  CHECK(std::memcmp(before.data(), net.params().data(), before.size() * sizeof(float)) == 0, "%s: weights changed", what);
+}
+
 template <std::size_t Local>
 void equivalence(int rank, int size) {
   const optim::SGDOptions opts{.lr = 0.05f, .momentum = 0.9f};
@@ -76,12 +119,9 @@ void equivalence(int rank, int size) {
   const auto [lo, hi] = mpi::shard(global_batch, rank, size);
   CHECK(hi - lo == Local, "shard of %zu, local batch %zu", hi - lo, Local);
   for (int s = 0; s < 50; ++s) {
-    const auto x = batch_x(s);
-    const auto t = batch_t(s);
-    const float l_seq = seq.step(x, t);
-    const std::vector<float> xl(x.begin() + long(lo * 20), x.begin() + long(hi * 20));
-    const std::vector<int> tl(t.begin() + long(lo), t.begin() + long(hi));
-    const float l = dist.step(xl, tl);
+    const auto d = step_data(s, lo, hi);
+    const float l_seq = seq.step(d.x, d.t);
+    const float l = dist.step(d.xl, d.tl);
     if (s == 0) CHECK(std::abs(l - l_seq) <= 1e-5f * (1 + std::abs(l_seq)), "loss %g vs %g", l, l_seq);
   }
   CHECK(g_allreduce - after_start == 50, "all-reduces in 50 steps: %ld", g_allreduce - after_start);
@@ -90,26 +130,8 @@ void equivalence(int rank, int size) {
   for (std::size_t k = 0; k < Mlp::param_count; ++k)
     diff = std::max(diff, double(std::abs(net->params()[k] - reference->params()[k])));
   CHECK(diff <= 1e-5, "max |distributed - single process| = %g", diff);
-  // Bitwise identical across ranks: every rank compares its block with rank 0's.
-  std::vector<float> root(net->params().begin(), net->params().end());
-  PMPI_Bcast(root.data(), int(root.size()), MPI_FLOAT, 0, MPI_COMM_WORLD);
-  CHECK(std::memcmp(root.data(), net->params().data(), root.size() * sizeof(float)) == 0, "rank %d differs from rank 0",
-        rank);
-
-  // A NaN on the last rank only: every rank raises, nobody hangs, weights unchanged.
-  const std::vector<float> before(net->params().begin(), net->params().end());
-  auto x = batch_x(0);
-  const auto t = batch_t(0);
-  std::vector<float> xl(x.begin() + long(lo * 20), x.begin() + long(hi * 20));
-  if (rank == size - 1) xl[3] = std::nanf("");
-  bool raised = false;
-  try {
-    dist.step(xl, std::vector<int>(t.begin() + long(lo), t.begin() + long(hi)));
-  } catch (const Error&) {
-    raised = true;
-  }
-  CHECK(raised, "rank %d did not raise on a NaN", rank);
-  CHECK(std::memcmp(before.data(), net->params().data(), before.size() * sizeof(float)) == 0, "weights changed");
+  check_same_as_rank0(*net, rank, "exact");
+  check_nan_raises_everywhere(dist, *net, lo, hi, rank, size, "exact");
 }
 
 // Error feedback: input + old residual == transmitted + new residual, exactly in double,
@@ -156,10 +178,7 @@ void local_sgd(int rank) {
     dist.step(std::vector<float>(x.begin(), x.begin() + long(Local * 20)), std::vector<int>(t.begin(), t.begin() + long(Local)));
   }
   CHECK(g_allreduce - before == 2, "local SGD all-reduces in 8 steps with H = 4: %ld", g_allreduce - before);
-  std::vector<float> root(net->params().begin(), net->params().end());
-  PMPI_Bcast(root.data(), int(root.size()), MPI_FLOAT, 0, MPI_COMM_WORLD);
-  CHECK(std::memcmp(root.data(), net->params().data(), root.size() * sizeof(float)) == 0, "local SGD rank %d differs",
-        rank);
+  check_same_as_rank0(*net, rank, "local SGD");
 }
 
 // Top-k training: one all-gather of pairs per step; identical weights on every rank.
@@ -176,18 +195,74 @@ void topk_training(int rank) {
     dist.step(std::vector<float>(x.begin(), x.begin() + long(Local * 20)), std::vector<int>(t.begin(), t.begin() + long(Local)));
   }
   CHECK(g_allgatherv - before == 10, "top-k all-gathers in 10 steps: %ld", g_allgatherv - before);
-  std::vector<float> root(net->params().begin(), net->params().end());
-  PMPI_Bcast(root.data(), int(root.size()), MPI_FLOAT, 0, MPI_COMM_WORLD);
-  CHECK(std::memcmp(root.data(), net->params().data(), root.size() * sizeof(float)) == 0, "top-k rank %d differs", rank);
+  check_same_as_rank0(*net, rank, "top-k");
+}
+
+// Bucketed all-reduce: 1 KiB buckets (256 floats) over the 1,589 parameters and the loss.
+// Against single-process training within 1e-5 and bitwise identical ranks, as the exact
+// path; against the exact path itself bitwise with up to 2 ranks (each sum is one addition
+// either way). One MPI_Iallreduce per bucket and step, no MPI_Allreduce; the buckets of the
+// last two layers (gradient offsets from 672 on) start before the first layer's backward.
+template <std::size_t Local>
+void bucketed(int rank, int size) {
+  const optim::SGDOptions opts{.lr = 0.05f, .momentum = 0.9f};
+  auto reference = std::make_unique<Mlp>(), exact_net = std::make_unique<Mlp>(), net = std::make_unique<Mlp>();
+  reference->init(7);
+  exact_net->init(7);
+  net->init(rank == 0 ? 7 : 2000 + rank);  // the broadcast must fix the other ranks' start
+  Trainer<Mlp, loss::SoftmaxCrossEntropy, optim::SGD, Batch<global_batch>> seq(*reference, opts);
+  mpi::DistributedTrainer<Mlp, loss::SoftmaxCrossEntropy, optim::SGD, Batch<Local>, default_backend> exact(*exact_net,
+                                                                                                          opts);
+  using Strategy = mpi::Bucketed<1>;
+  mpi::DistributedTrainer<Mlp, loss::SoftmaxCrossEntropy, optim::SGD, Batch<Local>, default_backend, Strategy> dist(*net,
+                                                                                                                   opts);
+  const auto cut = Strategy::cut(Mlp::param_count + 1);
+  CHECK(dist.buckets() == 6 && cut.size() == 6, "buckets %zu", dist.buckets());
+  CHECK(cut.front().second == Mlp::param_count + 1 && cut.back().first == 0, "buckets do not cover the block");
+  for (std::size_t k = 1; k < cut.size(); ++k) CHECK(cut[k].second == cut[k - 1].first, "bucket %zu not contiguous", k);
+  const auto [lo, hi] = mpi::shard(global_batch, rank, size);
+  const long iallreduce0 = g_iallreduce, allreduce0 = g_allreduce;
+  for (int s = 0; s < 50; ++s) {
+    const auto d = step_data(s, lo, hi);
+    const float l_seq = seq.step(d.x, d.t);
+    const long before_exact = g_allreduce;
+    exact.step(d.xl, d.tl);
+    const long exact_calls = g_allreduce - before_exact;
+    const float l = dist.step(d.xl, d.tl);
+    CHECK(exact_calls == 1 && g_allreduce - before_exact == 1, "all-reduces in step %d: %ld", s, g_allreduce - before_exact);
+    if (s == 0) CHECK(std::abs(l - l_seq) <= 1e-5f * (1 + std::abs(l_seq)), "bucketed loss %g vs %g", l, l_seq);
+    CHECK(dist.buckets_started_early() == 3, "step %d: %zu buckets started before the first layer's backward", s,
+          dist.buckets_started_early());
+  }
+  CHECK(g_iallreduce - iallreduce0 == 50 * 6, "iallreduces in 50 steps: %ld", g_iallreduce - iallreduce0);
+  CHECK(g_allreduce - allreduce0 == 50, "all-reduces in 50 steps (the exact trainer's only): %ld", g_allreduce - allreduce0);
+  double diff = 0, vs_exact = 0;
+  for (std::size_t k = 0; k < Mlp::param_count; ++k) {
+    diff = std::max(diff, double(std::abs(net->params()[k] - reference->params()[k])));
+    vs_exact = std::max(vs_exact, double(std::abs(net->params()[k] - exact_net->params()[k])));
+  }
+  CHECK(diff <= 1e-5, "bucketed: max |distributed - single process| = %g", diff);
+  if (size <= 2) CHECK(vs_exact == 0, "bucketed differs from the single all-reduce by %g", vs_exact);
+  check_same_as_rank0(*net, rank, "bucketed");
+  check_nan_raises_everywhere(dist, *net, lo, hi, rank, size, "bucketed");
 }
 
 int main(int argc, char** argv) {
   mpi::Environment env(argc, argv);
   topk_invariant();
   switch (env.size()) {
-    case 1: equivalence<16>(env.rank(), env.size()), local_sgd<16>(env.rank()), topk_training<16>(env.rank()); break;
-    case 2: equivalence<8>(env.rank(), env.size()), local_sgd<8>(env.rank()), topk_training<8>(env.rank()); break;
-    case 4: equivalence<4>(env.rank(), env.size()), local_sgd<4>(env.rank()), topk_training<4>(env.rank()); break;
+    case 1:
+      equivalence<16>(env.rank(), env.size()), local_sgd<16>(env.rank()), topk_training<16>(env.rank());
+      bucketed<16>(env.rank(), env.size());
+      break;
+    case 2:
+      equivalence<8>(env.rank(), env.size()), local_sgd<8>(env.rank()), topk_training<8>(env.rank());
+      bucketed<8>(env.rank(), env.size());
+      break;
+    case 4:
+      equivalence<4>(env.rank(), env.size()), local_sgd<4>(env.rank()), topk_training<4>(env.rank());
+      bucketed<4>(env.rank(), env.size());
+      break;
     default:
       if (env.rank() == 0) std::fprintf(stderr, "run with 1, 2 or 4 ranks\n");
       return 2;

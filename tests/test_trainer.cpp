@@ -177,3 +177,56 @@ TEST(Trainer, RejectsWrongSizesAndLabels) {
   EXPECT_NO_THROW(tr.step(x, std::vector<std::uint8_t>{1, 0}));
   EXPECT_THROW(accuracy(net, std::span<const float>(x), std::span<const int>(std::vector<int>{0, 1, 1})), Error);
 }
+
+namespace {
+// What a GradientReady hook sees: each call's offset, and the gradients from it to the end
+// of the block as they were at that moment.
+struct ReadyLog {
+  std::span<const float> grads;
+  std::vector<std::size_t> offsets;
+  std::vector<std::vector<float>> seen;
+  static void record(void* self, std::size_t begin) noexcept {
+    auto& log = *static_cast<ReadyLog*>(self);
+    log.offsets.push_back(begin);
+    log.seen.emplace_back(log.grads.begin() + static_cast<std::ptrdiff_t>(begin), log.grads.end());
+  }
+};
+
+// The hook's contract on one backend: called once per layer (scalar) or fused node (SIMD),
+// with offsets that never grow and end at 0, and every gradient it declares final is
+// already the value compute_gradients returns.
+template <class NetT, class Be>
+void check_gradient_ready(std::size_t expected_calls) {
+  constexpr std::size_t B = 5;
+  NetT net;
+  net.init(init::XavierUniform{}, 3);
+  Trainer<NetT, loss::SoftmaxCrossEntropy, optim::SGD, Batch<B>, Be> tr{net, {.lr = 0.1f}};
+  Rng rng(9);
+  std::vector<float> x(B * NetT::input_size);
+  for (auto& v : x) v = rng.uniform(1.0f);
+  std::vector<int> y(B);
+  for (std::size_t k = 0; k < B; ++k) y[k] = static_cast<int>(k % NetT::output_size);
+  ReadyLog log{tr.gradient_block(), {}, {}};
+  tr.compute_gradients(x, y, GradientReady{&ReadyLog::record, &log});
+  ASSERT_EQ(log.offsets.size(), expected_calls);
+  EXPECT_EQ(log.offsets.back(), 0u);
+  for (std::size_t i = 0; i < log.offsets.size(); ++i) {
+    if (i > 0) {
+      EXPECT_LE(log.offsets[i], log.offsets[i - 1]);
+    }
+    const std::size_t begin = log.offsets[i];
+    for (std::size_t k = begin; k < NetT::param_count; ++k)
+      ASSERT_EQ(log.seen[i][k - begin], tr.gradient_block()[k]) << "call " << i << " declared parameter " << k << " final";
+  }
+  // Without a hook the gradients are the same.
+  const std::vector<float> with(tr.gradient_block().begin(), tr.gradient_block().end());
+  tr.compute_gradients(x, y);
+  EXPECT_TRUE(std::equal(with.begin(), with.end(), tr.gradient_block().begin()));
+}
+using ReadyNet = Net<Input<7>, Dense<17>, Tanh, Dense<3>, ReLU, Dense<4>>;
+}  // namespace
+
+TEST(Trainer, GradientReadyDeclaresOnlyFinalGradients) {
+  check_gradient_ready<ReadyNet, backend::scalar>(5);  // every layer, activations included
+  check_gradient_ready<ReadyNet, backend::native>(3);  // one call per fused Dense+activation node
+}

@@ -16,6 +16,21 @@
 
 CTNN_BEGIN_NAMESPACE
 
+/**
+ * @brief Told during a backward pass that the parameter gradients from offset `begin` to the
+ * end of the block are final. The pass runs from the last layer to the first, so `begin`
+ * never grows from one call to the next. Data-parallel training (`mpi::Bucketed`) starts
+ * reducing those gradients while the earlier layers' are still being computed. A plain
+ * function pointer and its argument: no allocation, callable from `noexcept` passes.
+ */
+struct GradientReady {
+  void (*fn)(void* arg, std::size_t begin) noexcept = nullptr;
+  void* arg = nullptr;
+  void operator()(std::size_t begin) const noexcept {
+    if (fn != nullptr) fn(arg, begin);
+  }
+};
+
 /// Per-pass information for layers that need more than their input and parameters.
 struct PassContext {
   float* scratch = nullptr;  ///< `layer_scratch_v<L, B>` floats for the running layer (SIMD backends)
@@ -28,6 +43,7 @@ struct PassContext {
   /// transposes them once (`transposed_ready` false on the first, true after).
   float* transposed = nullptr;
   bool transposed_ready = false;
+  GradientReady ready{};  ///< called by the backward passes after each layer (or fused node)
 };
 
 namespace detail {

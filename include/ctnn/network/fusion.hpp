@@ -196,7 +196,8 @@ void fused_forward_pass_saving(Be be, const float* params, const float* x, float
  * @brief Backward over the fused nodes in reverse. Scratch: two buffers of
  * `max_width · B` floats as in `backward_pass`, plus `FusionPlan::backward_scratch<B>`;
  * `dx_first` as in `backward_pass`. With `Stop` > 0 the nodes before `Stop` are left
- * out (a caller that splits the first node's work itself).
+ * out (a caller that splits the first node's work itself). After each node, `ctx.ready`
+ * is told that the gradients from the node's first parameter on are final.
  * @return the gradient reaching the output of node `Stop` (in a scratch buffer, or `dy`).
  */
 template <class NetT, std::size_t B, std::size_t Stop = 0, SimdBackend Be>
@@ -236,6 +237,7 @@ const float* fused_backward_pass(Be be, const float* params, const float* x, con
             c.scratch = extra;
             detail::layer_backward<Lay, B>(be, p, in, out, d, dx, g, c);
           }
+          ctx.ready(NetT::param_offsets[I]);
           d = dx;
         }(),
         ...);

@@ -82,6 +82,7 @@ void backward_pass(Be be, const T* params, const T* x, const T* outs, const T* d
           detail::layer_backward<typename NetT::template layer<I>, B>(be, params + NetT::param_offsets[I], in, out, d,
                                                                       dx, grads + NetT::param_offsets[I],
                                                                       at_layer_context(ctx, I));
+          ctx.ready(NetT::param_offsets[I]);
           d = dx;
         }(),
         ...);

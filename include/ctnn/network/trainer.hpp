@@ -106,7 +106,7 @@ class Trainer {
 
   /// Validates, then forward, loss and backward into the gradient block; no NaN check.
   template <class Tt>
-  float compute_impl(std::span<const float> inputs, std::span<const Tt> targets) {
+  float compute_impl(std::span<const float> inputs, std::span<const Tt> targets, GradientReady ready = {}) {
     if (inputs.size() != batch * NetT::input_size)
       detail::raise("ctnn::Trainer::step: expected " + std::to_string(batch * NetT::input_size) +
                     " input values (batch " + std::to_string(batch) + " x " + std::to_string(NetT::input_size) +
@@ -127,6 +127,7 @@ class Trainer {
     ctx.seed = seed_;
     ctx.step = steps_;
     ctx.training = true;
+    ctx.ready = ready;
     if constexpr (SimdBackend<Be>)
       fused_forward_pass_saving<NetT, batch>(Be{}, p, inputs.data(), acts_.data(), ctx);
     else
@@ -146,16 +147,18 @@ class Trainer {
    * @brief The first half of `step`: checks sizes and labels, runs forward, the loss and
    * backward, and leaves the gradients in `gradient_block()` without updating anything
    * and without the NaN check. Distributed training reduces the block across processes,
-   * then calls `apply_gradients`.
+   * then calls `apply_gradients`. `ready`, if set, is called during backward each time the
+   * gradients from some offset to the end of the block are final (see `GradientReady`).
    * @return the loss (possibly non-finite).
    */
   template <std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
     requires std::same_as<std::ranges::range_value_t<X>, float> &&
              (L::template accepts_target<std::ranges::range_value_t<Y>>)
-  float compute_gradients(const X& inputs, const Y& targets) {
+  float compute_gradients(const X& inputs, const Y& targets, GradientReady ready = {}) {
     return compute_impl(std::span<const float>(std::ranges::data(inputs), std::ranges::size(inputs)),
                         std::span<const std::ranges::range_value_t<Y>>(std::ranges::data(targets),
-                                                                       std::ranges::size(targets)));
+                                                                       std::ranges::size(targets)),
+                        ready);
   }
   /// The gradient block, writable (same layout as the parameters).
   std::span<float> gradient_block() noexcept { return grads_.span(); }

@@ -10,8 +10,10 @@
  * gradient block with the local loss appended; every rank divides by the number of ranks
  * and applies the same optimizer step, so all ranks keep bitwise-identical weights and
  * all see the same NaN decision (a NaN anywhere reaches every rank through the sum, and
- * all raise together: no rank is left waiting). `Environment` initialises MPI and, if an
- * exception escapes on one rank, aborts all of them with a non-zero exit.
+ * all raise together: no rank is left waiting). `Bucketed<KiB>` sums the same block in
+ * buckets with `MPI_Iallreduce`, each started as soon as backward has finished its layers.
+ * `Environment` initialises MPI and, if an exception escapes on one rank, aborts all of
+ * them with a non-zero exit.
  */
 #include <mpi.h>
 
@@ -179,6 +181,33 @@ struct TopK {
   }
 };
 
+/**
+ * @brief Exact data parallelism that overlaps the exchange with backward: the gradient block
+ * is cut into buckets of about `KiB` kibibytes, and each is summed by its own
+ * `MPI_Iallreduce` as soon as the backward pass has finished every layer it covers. The
+ * pass runs from the last layer to the first, so the last layers' buckets travel while the
+ * first layers' gradients are still being computed; the bucket holding the first parameters
+ * carries the loss and starts when backward ends. The sums are the same as `Exact`'s (the
+ * same weights, bitwise with 2 ranks; with more, up to the order in which MPI adds).
+ */
+template <std::size_t KiB = 256>
+struct Bucketed {
+  static_assert(KiB >= 1, "ctnn::mpi::Bucketed<KiB>: buckets of at least 1 KiB");
+  static constexpr std::size_t bucket_floats = KiB * 1024 / sizeof(float);
+  /// Buckets of a block of n floats ([loss, gradient...]): [begin, end) in the order they
+  /// start, from the end of the block; a remainder under half a bucket joins the first one.
+  static std::vector<std::pair<std::size_t, std::size_t>> cut(std::size_t n) {
+    std::vector<std::pair<std::size_t, std::size_t>> out;
+    for (std::size_t end = n; end > 0;) {
+      std::size_t begin = end > bucket_floats ? end - bucket_floats : 0;
+      if (begin < bucket_floats / 2) begin = 0;
+      out.emplace_back(begin, end);
+      end = begin;
+    }
+    return out;
+  }
+};
+
 /// Local SGD: every rank steps on its own gradients and the ranks average their
 /// parameters every H steps (one `MPI_Allreduce` of the parameter block then).
 template <std::size_t H>
@@ -196,6 +225,18 @@ template <class S>
 inline constexpr bool is_local = false;
 template <std::size_t H>
 inline constexpr bool is_local<LocalSGD<H>> = true;
+template <class S>
+inline constexpr bool is_bucketed = false;
+template <std::size_t K>
+inline constexpr bool is_bucketed<Bucketed<K>> = true;
+/// The strategy's part of the start-up signature: ranks must exchange the same way.
+template <class S>
+constexpr std::uint64_t strategy_code() noexcept {
+  if constexpr (is_topk<S>) return 1;
+  else if constexpr (is_local<S>) return 2;
+  else if constexpr (is_bucketed<S>) return mix(4, S::bucket_floats);
+  else return 0;
+}
 
 /// Start-up on every rank: compare `signature` across `comm` (a mismatch raises on every
 /// rank, naming the first rank that differs) and copy rank 0's parameters to all.
@@ -241,8 +282,8 @@ template <class NetT, class L, class O, std::size_t B, class Be, class Strategy>
 class DistributedTrainer<NetT, L, O, Batch<B>, Be, Strategy> {
  public:
   using Local = Trainer<NetT, L, O, Batch<B>, Be>;
-  static constexpr std::uint64_t signature_value = detail::mix(
-      signature<NetT, B, O::state_blocks>(), detail::is_topk<Strategy> ? 1 : (detail::is_local<Strategy> ? 2 : 0));
+  static constexpr std::uint64_t signature_value =
+      detail::mix(signature<NetT, B, O::state_blocks>(), detail::strategy_code<Strategy>());
 
   /**
    * @brief Checks that every rank runs the same network (raises ctnn::Error on every rank
@@ -256,6 +297,11 @@ class DistributedTrainer<NetT, L, O, Batch<B>, Be, Strategy> {
     counts_.resize(static_cast<std::size_t>(size_));
     displs_.resize(static_cast<std::size_t>(size_));
     detail::handshake(net_.params(), signature_value, comm_, "ctnn::mpi::DistributedTrainer");
+    if constexpr (detail::is_bucketed<Strategy>) {
+      buckets_ = Strategy::cut(NetT::param_count + 1);
+      requests_.assign(buckets_.size(), MPI_REQUEST_NULL);
+      block_.resize(NetT::param_count + 1);
+    }
   }
 
   /**
@@ -266,9 +312,23 @@ class DistributedTrainer<NetT, L, O, Batch<B>, Be, Strategy> {
    */
   template <class X, class Y>
   float step(const X& inputs, const Y& targets) {
+    const float inv = 1.0f / static_cast<float>(size_);
+    if constexpr (detail::is_bucketed<Strategy>) {
+      // block_ = [loss, gradient...]: bucket [b, e) holds gradients [b − 1, e − 1) (and the
+      // loss when b = 0). Each starts once backward has passed its first gradient.
+      next_ = early_ = 0;
+      const float loss = local_.compute_gradients(inputs, targets, GradientReady{&on_ready, this});
+      block_[0] = loss;
+      start_buckets(0, true);
+      MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
+      auto g = local_.gradient_block();
+      for (std::size_t k = 0; k < g.size(); ++k) g[k] = block_[k + 1] * inv;
+      const float global_loss = block_[0] * inv;
+      local_.apply_gradients(global_loss);
+      return global_loss;
+    }
     const float loss = local_.compute_gradients(inputs, targets);
     auto g = local_.gradient_block();
-    const float inv = 1.0f / static_cast<float>(size_);
     if constexpr (detail::is_local<Strategy>) {
       // Local step; the loss is this rank's. Every H steps, average the parameters.
       local_.apply_gradients(loss);
@@ -306,6 +366,11 @@ class DistributedTrainer<NetT, L, O, Batch<B>, Be, Strategy> {
     }
   }
 
+  /// Bucketed: the number of buckets, and how many of them the last step started while
+  /// backward was still computing the gradients of earlier layers (the overlap).
+  std::size_t buckets() const noexcept { return buckets_.size(); }
+  std::size_t buckets_started_early() const noexcept { return early_; }
+
   int rank() const noexcept { return rank_; }
   int size() const noexcept { return size_; }
   Local& local() noexcept { return local_; }
@@ -314,11 +379,38 @@ class DistributedTrainer<NetT, L, O, Batch<B>, Be, Strategy> {
  private:
   using PairT = typename std::conditional_t<detail::is_topk<Strategy>, Strategy, TopK<1>>::Pair;
 
+  /// Bucketed: starts, in order, every bucket whose gradients from offset `ready` on are
+  /// final (with `all`, the rest too: the loss is in block_[0] by then), and lets MPI
+  /// progress the ones in flight.
+  void start_buckets(std::size_t ready, bool all = false) noexcept {
+    auto g = local_.gradient_block();
+    for (; next_ < buckets_.size(); ++next_) {
+      const auto [b, e] = buckets_[next_];
+      if (!all && (b == 0 || b - 1 < ready)) break;
+      std::copy(g.begin() + static_cast<std::ptrdiff_t>(b == 0 ? 0 : b - 1), g.begin() + static_cast<std::ptrdiff_t>(e - 1),
+                block_.begin() + static_cast<std::ptrdiff_t>(b == 0 ? 1 : b));
+      MPI_Iallreduce(MPI_IN_PLACE, block_.data() + b, static_cast<int>(e - b), MPI_FLOAT, MPI_SUM, comm_,
+                     &requests_[next_]);
+    }
+    int done = 0;
+    if (next_ > 0) MPI_Testall(static_cast<int>(next_), requests_.data(), &done, MPI_STATUSES_IGNORE);
+  }
+  static void on_ready(void* self, std::size_t ready) noexcept {
+    auto& t = *static_cast<DistributedTrainer*>(self);
+    t.start_buckets(ready);
+    if (ready > 0) t.early_ = t.next_;  // started while earlier layers were still in backward
+  }
+
   NetT& net_;
   Local local_;
   MPI_Comm comm_;
   int rank_ = 0, size_ = 1;
   std::vector<float> block_;
+  // Bucketed: the buckets in start order, their requests, the next to start, and how many
+  // the last step started before the first layer's gradients were final.
+  std::vector<std::pair<std::size_t, std::size_t>> buckets_;
+  std::vector<MPI_Request> requests_;
+  std::size_t next_ = 0, early_ = 0;
   std::size_t local_steps_ = 0;
   // Top-k: residual (double), pairs out, all pairs in, per-rank byte counts and offsets.
   std::vector<double> residual_ = std::vector<double>(detail::is_topk<Strategy> ? NetT::param_count : 0);
