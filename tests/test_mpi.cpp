@@ -164,6 +164,19 @@ void topk_invariant() {
   static_assert(mpi::TopK<10>::ratio<100000> == 50.0);
 }
 
+// Bucketed's cut: buckets from the end of the block, contiguous, covering it; a remainder
+// under half a bucket joins the first bucket.
+void bucket_cuts() {
+  using C = mpi::Bucketed<1>;  // 256 floats
+  using Cuts = std::vector<std::pair<std::size_t, std::size_t>>;
+  CHECK(C::cut(1) == (Cuts{{0, 1}}), "a block of 1");
+  CHECK(C::cut(256) == (Cuts{{0, 256}}), "one whole bucket");
+  CHECK(C::cut(512) == (Cuts{{256, 512}, {0, 256}}), "two whole buckets");
+  CHECK(C::cut(384) == (Cuts{{128, 384}, {0, 128}}), "a remainder of half a bucket stays apart");
+  CHECK(C::cut(383) == (Cuts{{0, 383}}), "a remainder under half a bucket joins the first");
+  CHECK(C::cut(1590).size() == 6, "the test MLP's block: %zu buckets", C::cut(1590).size());
+}
+
 // Local SGD: after a multiple of H steps every rank holds the same (averaged) weights.
 template <std::size_t Local>
 void local_sgd(int rank) {
@@ -250,6 +263,7 @@ void bucketed(int rank, int size) {
 int main(int argc, char** argv) {
   mpi::Environment env(argc, argv);
   topk_invariant();
+  bucket_cuts();
   switch (env.size()) {
     case 1:
       equivalence<16>(env.rank(), env.size()), local_sgd<16>(env.rank()), topk_training<16>(env.rank());
