@@ -195,6 +195,15 @@ class DataParallel {
         // floats of 235K for the Fashion-MNIST MLP).
         me.group_begin = share(w, threads_, groups);
         me.group_end = share(w + 1, threads_, groups);
+        // The second node's row groups go the other way round (worker w takes those of the
+        // first-layer groups of worker threads − 1 − w): the parameter block holds W1's rows,
+        // then b1, then W2's rows, and a core's hardware prefetcher reads on past the end of
+        // the rows it streams. This way the last worker's W1 rows are followed by its own
+        // W2 rows, and the first worker's W2 rows by its own third node, instead of lines
+        // the other core must take back before each write (docs/w6_measurements.md,
+        // session 12). The same groups are computed, so the same bits.
+        me.hid_begin = share(threads_ - 1 - w, threads_, groups);
+        me.hid_end = share(threads_ - w, threads_, groups);
         me.range[0] = {group_row(me.group_begin) * first_out, group_row(me.group_end) * first_out};
         if constexpr (!split_mlp)  // the split MLP's workers update segments (for_each_mlp_segment)
           me.range[1] = {slice(first_weights, NetT::param_count, w), slice(first_weights, NetT::param_count, w + 1)};
@@ -426,8 +435,9 @@ class DataParallel {
   using Act2 = typename M3::act2;
   static constexpr std::size_t mid = M3::mid;  ///< the second node's width
   /// The second node's input rows (the first node's outputs) are cut into `groups` near-equal
-  /// groups of multiples of 16; group g belongs to the worker that owns first-layer row group
-  /// g. Fixed at compile time like the row groups: the same products for every thread count.
+  /// groups of multiples of 16; worker w owns the groups whose numbers are those of the
+  /// first-layer row groups of worker threads − 1 − w (see the constructor). Fixed at compile
+  /// time like the row groups: the same products for every thread count.
   static constexpr std::size_t hid_quantum = 16;
   static constexpr std::size_t group_hid(std::size_t g) {
     return g >= groups ? first_out
@@ -450,6 +460,7 @@ class DataParallel {
     /// (split_first), [1] a slice of the others, which it first sums over the chunks.
     std::array<Range, 2> range{};
     std::size_t group_begin = 0, group_end = 0;  ///< first-layer row groups it owns
+    std::size_t hid_begin = 0, hid_end = 0;      ///< split_mlp: second-node row groups it owns
     std::uint32_t x_bits = 0;  ///< max |x| (as bits) over its rows of the batch's inputs
     std::size_t bad = no_bad;        ///< first non-finite gradient in the range
     // split_mlp: what every worker computes for the whole batch, each its own copy (the
@@ -779,7 +790,7 @@ class DataParallel {
   /// 0 the third node and the other biases.
   template <class F>
   void for_each_mlp_segment(const Worker& me, std::size_t w, F&& f) const {
-    for (std::size_t g = me.group_begin; g < me.group_end; ++g)
+    for (std::size_t g = me.hid_begin; g < me.hid_end; ++g)
       if (group_hid(g + 1) > group_hid(g)) {
         f(M3::w2 + group_hid(g) * mid, (group_hid(g + 1) - group_hid(g)) * mid);
         f(first_weights + group_hid(g), group_hid(g + 1) - group_hid(g));
@@ -801,12 +812,13 @@ class DataParallel {
     if (gather_ != nullptr) gather_(*this, w);
     const void* targets = gather_ != nullptr ? static_cast<const void*>(me.targets.get()) : targets_;
     constexpr auto own = [](const Worker& wk, std::size_t g) { return g >= wk.group_begin && g < wk.group_end; };
+    const auto own_hid = [&me](std::size_t g) { return g >= me.hid_begin && g < me.hid_end; };
     // 1. Its row groups' partial products of the first node, Wᵀ of its rows of the second,
     // W3ᵀ, and the largest |x| over its input rows (for the pre-check of step 4).
     [&]<std::size_t... G>(std::index_sequence<G...>) {
       ((own(me, G) ? first_layer_partial<G>(p) : void()), ...);
     }(std::make_index_sequence<groups>{});
-    ks::transpose<first_out, mid>(p + M3::w2, me.wt2.data(), group_hid(me.group_begin), group_hid(me.group_end));
+    ks::transpose<first_out, mid>(p + M3::w2, me.wt2.data(), group_hid(me.hid_begin), group_hid(me.hid_end));
     ks::transpose<mid, out_n>(p + M3::w3, me.wt3.data());
     record_input_bits(me);
     reset_panels(me);
@@ -816,9 +828,9 @@ class DataParallel {
     {
       ks::BiasActivationEpilogue<Be, Act0, first_out> epi{Be{}, p + first_weights, me.h1.data(),
                                                           ks::vector_activation<Act0>::needs_input ? me.z1.data() : nullptr};
-      sum_groups<first_out, true>(partial_.data(), epi, 0, batch, group_hid(me.group_begin), group_hid(me.group_end));
+      sum_groups<first_out, true>(partial_.data(), epi, 0, batch, group_hid(me.hid_begin), group_hid(me.hid_end));
     }
-    [&]<std::size_t... G>(std::index_sequence<G...>) { ((own(me, G) ? mlp_forward<G>(me, p) : void()), ...); }(
+    [&]<std::size_t... G>(std::index_sequence<G...>) { ((own_hid(G) ? mlp_forward<G>(me, p) : void()), ...); }(
         std::make_index_sequence<groups>{});
     barrier_->arrive_and_wait();
     // 3. Every worker, the whole batch: the second node's output, the third node, the loss and
@@ -857,7 +869,7 @@ class DataParallel {
       w0_bits_ = std::max({detail::max_abs_bits(grad + M3::w3, mid * out_n), detail::max_abs_bits(db2, mid + out_n)});
     }
     [&]<std::size_t... G>(std::index_sequence<G...>) {
-      ((own(me, G) ? void(group_g_bits_[G] = mlp_backward<G>(me, grad)) : void()), ...);
+      ((own_hid(G) ? void(group_g_bits_[G] = mlp_backward<G>(me, grad)) : void()), ...);
     }(std::make_index_sequence<groups>{});
     barrier_->arrive_and_wait();
     // 4. The first node's weight rows from dz1 (every group's columns are in dz1_ now),
