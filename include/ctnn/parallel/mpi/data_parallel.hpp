@@ -380,8 +380,8 @@ class DistributedTrainer<NetT, L, O, Batch<B>, Be, Strategy> {
   using PairT = typename std::conditional_t<detail::is_topk<Strategy>, Strategy, TopK<1>>::Pair;
 
   /// Bucketed: starts, in order, every bucket whose gradients from offset `ready` on are
-  /// final (with `all`, the rest too: the loss is in block_[0] by then), and lets MPI
-  /// progress the ones in flight.
+  /// final, and lets MPI progress the ones in flight (with `all`: the rest, the loss being
+  /// in block_[0] by then; the caller's MPI_Waitall follows, so no progress call here).
   void start_buckets(std::size_t ready, bool all = false) noexcept {
     auto g = local_.gradient_block();
     for (; next_ < buckets_.size(); ++next_) {
@@ -393,7 +393,7 @@ class DistributedTrainer<NetT, L, O, Batch<B>, Be, Strategy> {
                      &requests_[next_]);
     }
     int done = 0;
-    if (next_ > 0) MPI_Testall(static_cast<int>(next_), requests_.data(), &done, MPI_STATUSES_IGNORE);
+    if (!all && next_ > 0) MPI_Testall(static_cast<int>(next_), requests_.data(), &done, MPI_STATUSES_IGNORE);
   }
   static void on_ready(void* self, std::size_t ready) noexcept {
     auto& t = *static_cast<DistributedTrainer*>(self);
