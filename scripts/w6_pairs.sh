@@ -6,7 +6,10 @@
 # (build/benchmarks, by scripts/test.sh or scripts/benchmarks.sh), each pair is followed by
 # the Machine/barrier_step probe: how much faster than one core the host let two threads run
 # a step of the same shape made of pure arithmetic, just after the pair (near 2 when the
-# host is calm; it changes within seconds; docs/w6_measurements.md, "W6 in session 8"), and
+# host is calm; it changes within seconds; docs/w6_measurements.md, "W6 in session 8"), with
+# its one-thread step on each core (the two vCPUs do not always run at the same speed, and
+# the faster one changes; the one-thread epoch runs unpinned, wherever the scheduler puts it;
+# "W6 in session 13"), and
 # the Machine/core_to_core/latency probe: a cache line's round trip between the two cores,
 # which says where the host has put the two vCPUs — near each other (~100 ns) or far apart
 # (~450 ns), a placement that changes every few minutes and moves the two-thread epoch by
@@ -34,12 +37,14 @@ case ${W6_BASELINE:-trainer} in
   *) echo "error: W6_BASELINE must be trainer or dp, not '${W6_BASELINE}'" >&2; exit 2 ;;
 esac
 epoch() { "$exe" "${args[@]}" "$@" | sed -n 's/^result .*epoch_seconds=\([0-9.]*\).*/\1/p'; }
-probe() {  # prints "<barrier_step speedup> <core round trip in ns>"
+probe() {  # prints "<barrier_step speedup> <core round trip in ns> <core 0's one-thread step µs> <core 1's>"
   [[ -x $bench ]] || return 0
   "$bench" --benchmark_filter='^Machine/(barrier_step/|core_to_core/latency)' 2>/dev/null |
-    awk '/^Machine\/barrier_step/ { for (i = 1; i <= NF; ++i) if ($i ~ /^speedup=/) { sub(/speedup=/, "", $i); s = $i } }
+    awk '/^Machine\/barrier_step/ { for (i = 1; i <= NF; ++i) {
+           if ($i ~ /^speedup=/) { sub(/speedup=/, "", $i); s = $i }
+           if ($i ~ /^one_thread_core[01]_us=/) { k = substr($i, 16, 1); sub(/^[^=]*=/, "", $i); one[k] = $i } } }
          /^Machine\/core_to_core\/latency/ { rt = $2 }
-         END { if (s != "") print s, rt }'
+         END { if (s != "") printf "%s %s %.0f %.0f\n", s, rt, one[0], one[1] }'
 }
 rows=()
 for ((i = 0; i <= pairs; ++i)); do
@@ -54,8 +59,8 @@ for ((i = 0; i <= pairs; ++i)); do
     echo "warm-up: 1 thread ${one} s, 2 threads ${two} s (dropped)"
     continue
   fi
-  read -r c rt <<<"$(probe)" || true
-  echo "pair $i: 1 thread ${one} s, 2 threads ${two} s, ratio ${r}${c:+, host probe $c, core round trip ${rt} ns}"
+  read -r c rt c0 c1 <<<"$(probe)" || true
+  echo "pair $i: 1 thread ${one} s, 2 threads ${two} s, ratio ${r}${c:+, host probe $c (one thread: core 0 ${c0} µs, core 1 ${c1} µs), core round trip ${rt} ns}"
   rows+=("$r ${c:-0} ${rt:-0}")
 done
 printf '%s\n' "${rows[@]}" | awk -v base="${W6_BASELINE:-trainer}" '
