@@ -9,7 +9,8 @@ packages=(
   g++ make cmake ninja-build ccache pkg-config libeigen3-dev libopenblas-dev
   g++-aarch64-linux-gnu qemu-user clang-14 openmpi-bin libopenmpi-dev
   libxsimd-dev libboost-dev libgtest-dev libbenchmark-dev zlib1g-dev libcli11-dev
-  dataset-fashion-mnist
+  nlohmann-json3-dev dataset-fashion-mnist
+  python3-torch python3-numpy python3-venv clang-15 libfuzzer-15-dev
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -18,4 +19,13 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The Python side of the PyTorch interop tests and examples: Debian's PyTorch and NumPy, and
+# the reference safetensors package (pinned in python/requirements.txt) in a virtual
+# environment that sees the system packages.
+cd "$(dirname "$0")/.."
+if ! .venv/bin/python -c "import safetensors, torch" 2>/dev/null; then
+  /usr/bin/python3 -m venv --system-site-packages .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r python/requirements.txt
 fi

@@ -127,6 +127,13 @@ class Net {
 
   Net() noexcept = default;
 
+  /**
+   * @brief A network holding `p` as its flat parameter block. constexpr: with weights
+   * compiled into a header (`ctnn::io::write_header`), `static constexpr Net net{weights};`
+   * is built by the compiler and lives in read-only memory; no heap, no file system.
+   */
+  explicit constexpr Net(const std::array<float, param_count>& p) noexcept : params_(p) {}
+
   /// The flat parameter block: per layer, weights then bias.
   std::span<float> params() noexcept { return {params_.data(), param_count}; }
   std::span<const float> params() const noexcept { return {params_.data(), param_count}; }

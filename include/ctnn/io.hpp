@@ -1,0 +1,10 @@
+#pragma once
+/**
+ * @file io.hpp
+ * @brief Everything in ctnn::io (link `ctnn::io`: zlib and nlohmann-json): weight files
+ * (safetensors, PyTorch names), weights compiled into headers, IDX / Fashion-MNIST readers.
+ */
+#include "io/fashion_mnist.hpp"
+#include "io/header.hpp"
+#include "io/idx.hpp"
+#include "io/weights.hpp"
