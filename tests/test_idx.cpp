@@ -3,10 +3,23 @@
 #include <zlib.h>
 
 #include <ctnn/io/fashion_mnist.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <new>
+#include <random>
 #include <string>
 #include <vector>
+
+// The largest single allocation, to show the reader sizes nothing from a header alone.
+static std::size_t largest_allocation = 0;
+void* operator new(std::size_t n) {
+  largest_allocation = std::max(largest_allocation, n);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 using namespace ctnn;
 namespace fs = std::filesystem;
@@ -144,4 +157,51 @@ TEST_F(Idx, LabelOutOfRange) {
   write_gz(dir / "train-labels-idx1-ubyte.gz", idx_bytes(0x801, {3}, 3, 9));
   const auto m = message_of([&] { io::load_fashion_mnist(dir.string()); });
   EXPECT_NE(m.find("expected 0..9"), std::string::npos) << m;
+}
+
+TEST_F(Idx, AShortFileDeclaringHugeDataAllocatesWhatItHolds) {
+  write_raw(dir / "huge", idx_bytes(0x803, {60000, 60000, 4}, 4));  // declares 14.4 GB, holds 4 bytes
+  largest_allocation = 0;
+  const auto m = message_of([&] { io::read_idx((dir / "huge").string(), 3); });
+  EXPECT_NE(m.find("truncated: expected 14400000000 bytes at offset 16, found 4"), std::string::npos) << m;
+  EXPECT_LE(largest_allocation, std::size_t{2} << 20);  // one 1 MiB chunk (plus vector growth)
+  const auto m2 = message_of([&] { io::read_idx((dir / "huge").string(), 2); });
+  EXPECT_NE(m2.find("wrong magic number"), std::string::npos) << m2;
+}
+
+TEST_F(Idx, CorruptionInTheMiddleIsReportedWhereReadingFailed) {
+  // Random bytes from 16 values: Huffman-coded at about half size, so damage in the middle of
+  // the compressed stream is found in the middle of the data (stored blocks would only fail
+  // their checksum at the end).
+  std::vector<unsigned char> b = idx_bytes(0x801, {200000}, 0);
+  std::mt19937 gen(1);
+  for (int k = 0; k < 200000; ++k) b.push_back(static_cast<unsigned char>(gen() % 16));
+  write_gz(dir / "m.gz", b);
+  std::vector<char> bytes(fs::file_size(dir / "m.gz"));
+  std::ifstream(dir / "m.gz", std::ios::binary).read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  const std::size_t mid = bytes.size() / 2;
+  for (std::size_t k = mid; k < mid + 400; ++k) bytes[k] = static_cast<char>(bytes[k] ^ 0xA5);
+  std::ofstream(dir / "m.gz", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  const auto m = message_of([&] { io::read_idx((dir / "m.gz").string(), 1); });
+  const auto at = m.find("corrupt at byte ");
+  ASSERT_NE(at, std::string::npos) << m;
+  const long offset = std::stol(m.substr(at + 16));
+  EXPECT_GT(offset, 50000) << m;  // near where the damage is, not "at byte 16"
+  std::printf("%s\n", m.c_str());
+  EXPECT_LT(offset, 150000) << m;
+}
+
+TEST_F(Idx, ReadsFromMemoryAsFromAFile) {
+  const auto plain = idx_bytes(0x803, {2, 3, 4}, 24);
+  write_gz(dir / "a.gz", plain);
+  std::vector<char> gz(fs::file_size(dir / "a.gz"));
+  std::ifstream(dir / "a.gz", std::ios::binary).read(gz.data(), static_cast<std::streamsize>(gz.size()));
+  for (const auto* src : {reinterpret_cast<const std::byte*>(plain.data()), reinterpret_cast<const std::byte*>(gz.data())}) {
+    const std::size_t n = src == reinterpret_cast<const std::byte*>(plain.data()) ? plain.size() : gz.size();
+    const auto d = io::read_idx(std::span<const std::byte>(src, n), 3, "mem");
+    EXPECT_EQ(d.dims, (std::vector<std::uint32_t>{2, 3, 4}));
+    EXPECT_EQ(d.data, io::read_idx((dir / "a.gz").string(), 3).data);
+  }
+  const auto m = message_of([&] { io::read_idx(std::span<const std::byte>(), 1, "empty-buffer"); });
+  EXPECT_NE(m.find("'empty-buffer' is truncated: expected 4 bytes at offset 0, found 0"), std::string::npos) << m;
 }
