@@ -47,7 +47,7 @@ std::vector<TensorToWrite> to_tensors(const NetT& net) {
 template <class NetT>
 std::vector<std::byte> to_bytes(const NetT& net, const SaveOptions& opt = {}) {
   auto meta = opt.metadata;
-  meta["ctnn.format_version"] = weights_format_version;
+  meta.insert_or_assign("ctnn.format_version", std::string(weights_format_version));
   meta["ctnn.network"] = net_name<NetT>();
   return encode_safetensors(to_tensors(net), meta, opt.dtype);
 }
