@@ -11,7 +11,7 @@
 # INCLUDES lists headers that declare user layer tags NET uses. The program runs on the
 # build machine: in a cross build, generate the header in a host build (or call
 # ctnn::io::write_header from any host program) and add it to the cross build's sources.
-set(_CTNN_WEIGHTS_HEADER_DIR ${CMAKE_CURRENT_LIST_DIR})
+set(_CTNN_WEIGHTS_HEADER_DIR ${CMAKE_CURRENT_LIST_DIR} CACHE INTERNAL "folder of ctnnWeightsHeader.cpp.in")
 function(ctnn_weights_header target)
   cmake_parse_arguments(ARG "" "NET;WEIGHTS;NAME;OUTPUT" "INCLUDES" ${ARGN})
   foreach(required NET WEIGHTS NAME)
