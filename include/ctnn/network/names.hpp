@@ -49,9 +49,30 @@ std::string numbers() {
   return s;
 }
 
+/// Tags without template arguments: their names, one line each.
+template <class Tag>
+inline constexpr const char* plain_name = nullptr;
+template <>
+inline constexpr const char* plain_name<ReLU> = "ctnn::ReLU";
+template <>
+inline constexpr const char* plain_name<Tanh> = "ctnn::Tanh";
+template <>
+inline constexpr const char* plain_name<Sigmoid> = "ctnn::Sigmoid";
+template <>
+inline constexpr const char* plain_name<GELU> = "ctnn::GELU";
+template <>
+inline constexpr const char* plain_name<Softmax> = "ctnn::Softmax";
+template <>
+inline constexpr const char* plain_name<Identity> = "ctnn::Identity";
+template <>
+inline constexpr const char* plain_name<Flatten> = "ctnn::Flatten";
+
 template <class Tag>
 struct tag_name {
-  static std::string get() { return pretty_type_name<Tag>(); }
+  static std::string get() {
+    if constexpr (plain_name<Tag> != nullptr) return plain_name<Tag>;
+    else return pretty_type_name<Tag>();  // a user's own tag
+  }
 };
 template <std::size_t N>
 struct tag_name<Dense<N>> {
@@ -87,35 +108,6 @@ template <std::size_t... D>
 struct tag_name<Input<D...>> {
   static std::string get() { return "ctnn::Input<" + numbers<D...>() + ">"; }
 };
-template <>
-struct tag_name<ReLU> {
-  static std::string get() { return "ctnn::ReLU"; }
-};
-template <>
-struct tag_name<Tanh> {
-  static std::string get() { return "ctnn::Tanh"; }
-};
-template <>
-struct tag_name<Sigmoid> {
-  static std::string get() { return "ctnn::Sigmoid"; }
-};
-template <>
-struct tag_name<GELU> {
-  static std::string get() { return "ctnn::GELU"; }
-};
-template <>
-struct tag_name<Softmax> {
-  static std::string get() { return "ctnn::Softmax"; }
-};
-template <>
-struct tag_name<Identity> {
-  static std::string get() { return "ctnn::Identity"; }
-};
-template <>
-struct tag_name<Flatten> {
-  static std::string get() { return "ctnn::Flatten"; }
-};
-
 template <class NetT>
 struct net_name_of {
   static std::string get() { return pretty_type_name<NetT>(); }
