@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
 
   try {
     const io::FashionMnist data = load(o);
+    std::fputs(summary<LeNet>(cnn_batch).str().c_str(), stdout);
     std::printf("network: %zu parameters, %zu FLOPs per sample forward, optimizer %s, batch %zu, %s schedule, "
                 "%s backend\n",
                 LeNet::param_count, LeNet::flops_forward, o.optimizer.c_str(), cnn_batch, o.schedule.c_str(),

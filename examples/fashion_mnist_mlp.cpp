@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
 
   try {
     const io::FashionMnist data = load(o);
+    std::fputs(summary<Mlp>(static_cast<std::size_t>(o.batch)).str().c_str(), stdout);
     std::printf("network: %zu parameters, %zu FLOPs per sample forward, optimizer %s, batch %d, %s schedule, "
                 "%s backend, %d thread%s%s\n",
                 Mlp::param_count, Mlp::flops_forward, o.optimizer.c_str(), o.batch, o.schedule.c_str(),

@@ -44,11 +44,6 @@ std::vector<std::byte> file_bytes(const fs::path& p) {
   return b;
 }
 
-void write_bytes(const fs::path& p, const std::vector<std::byte>& b) {
-  std::ofstream f(p, std::ios::binary | std::ios::trunc);
-  f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-}
-
 /// A safetensors file from a header text and raw data (no checks: for bad inputs).
 std::vector<std::byte> raw_file(const std::string& header, const std::vector<std::byte>& data, std::uint64_t n = ~0ull) {
   if (n == ~0ull) n = header.size();
@@ -397,7 +392,7 @@ TEST(WeightsAtomic, SigkillDuringSaveLeavesAWholeFile) {
     if (pid == 0) {
       for (int k = 0;; ++k) io::save(k % 2 ? a : b, path);
     }
-    ::usleep(2000 + gen() % 30000);
+    ::usleep(static_cast<useconds_t>(2000 + gen() % 30000));
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);

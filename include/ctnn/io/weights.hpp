@@ -27,7 +27,7 @@ inline constexpr const char* weights_format_version = "1";
 /// Options for `save`.
 struct SaveOptions {
   Dtype dtype = Dtype::F32;                     ///< F32 (exact) or BF16 (half the bytes)
-  std::map<std::string, std::string> metadata;  ///< extra `__metadata__` entries
+  std::map<std::string, std::string> metadata{};  ///< extra `__metadata__` entries
 };
 
 /// The tensors of `net` in PyTorch's names, shapes and layouts.
