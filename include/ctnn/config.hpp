@@ -4,6 +4,11 @@
  * @brief Version, the versioned inline namespace and the feature macros of ctnn.
  */
 
+#if defined(__cplusplus) && __cplusplus < 202002L && !defined(_MSC_VER)
+#error "ctnn needs C++20: compile with -std=c++20 (CMake: link ctnn::ctnn, which asks for cxx_std_20)"
+#include <ctnn/stop_here_c++20_is_required>  // a missing header is fatal: no cascade of errors below
+#endif
+
 #define CTNN_VERSION_MAJOR 0
 #define CTNN_VERSION_MINOR 1
 #define CTNN_VERSION_PATCH 0

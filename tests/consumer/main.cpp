@@ -10,5 +10,6 @@ int main() {
   net.init(ctnn::init::XavierUniform{}, 7);
   const std::array<float, 4> x{0.1f, 0.2f, 0.3f, 0.4f};
   const auto y = net.forward(x);
-  std::printf("consumer ok params=%zu outputs=%zu y0_finite=%d\n", Net::param_count, y.size(), y[0] == y[0]);
+  std::printf("consumer ok params=%zu outputs=%zu y0_finite=%d backend=%s\n", Net::param_count, y.size(), y[0] == y[0],
+              ctnn::backend_name());
 }

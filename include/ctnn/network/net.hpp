@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <type_traits>
 #include <utility>
@@ -205,6 +206,16 @@ class Net {
 
   alignas(alignment) std::array<float, param_count> params_{};
 };
+
+/**
+ * @brief A network on the heap, for one too large for a thread's stack (a `Net` holds its
+ * parameters inside: `sizeof(Net)` is about `4 * param_count` bytes). `new` honours the
+ * 64-byte alignment. Or declare it `static`, or at namespace scope.
+ */
+template <class NetT>
+std::unique_ptr<NetT> make_unique_net() {
+  return std::make_unique<NetT>();
+}
 
 /**
  * @brief Scratch for batched inference of `NetT` at batch B, sized at compile time.
