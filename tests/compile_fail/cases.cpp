@@ -41,6 +41,17 @@ Trainer<N, loss::MSE, optim::SGD, Batch<2>> trainer{net};
 std::vector<float> x(8);
 std::vector<int> t(6);
 float l = trainer.step(x, t);
+#elif defined(CTNN_CASE_forward_wrong_extent)
+// Net::forward takes exactly input_size floats.
+using N = Net<Input<784>, Dense<3>>;
+N net;
+std::array<float, 10> x{};
+auto y = net.forward(x);
+#elif defined(CTNN_CASE_forward_wrong_element)
+using N = Net<Input<4>, Dense<3>>;
+N net;
+std::array<double, 4> x{};
+auto y = net.forward(x);
 #elif defined(CTNN_CASE_conv_kernel_too_large)
 using N = Net<Input<1, 4, 4>, Conv2D<8, 3>, ReLU, Conv2D<8, 3>>;  // 2x2 after the first: a 3x3 kernel cannot fit
 constexpr auto n = N::param_count;

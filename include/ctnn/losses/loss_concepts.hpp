@@ -27,6 +27,21 @@ concept Loss = requires {
 };
 
 namespace detail {
+/// Whether loss L takes targets of type Target; a failed check's note names both, e.g.
+/// "`ctnn::detail::target_type_check<ctnn::loss::MSE, int>::ok` evaluates to false".
+template <class L, class Target>
+struct target_type_check {
+  static constexpr bool ok = L::template accepts_target<Target>;
+};
+/// One readable error for targets of the wrong type, whoever takes them.
+template <class L, class Target>
+constexpr void check_target_type() noexcept {
+  static_assert(target_type_check<L, Target>::ok,
+                "ctnn: the targets' element type is not one this loss takes (the note names both): "
+                "loss::SoftmaxCrossEntropy takes integer class labels, one per sample; loss::MSE takes float "
+                "values, output_size per sample");
+}
+
 /// Raises `ctnn::Error` ("<who>: ...") unless a batch holds B samples of In inputs and
 /// their targets for loss L, with every label in [0, Out).
 template <class L, std::size_t In, std::size_t Out, std::size_t B, class Tt>

@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <concepts>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <span>
 #include <type_traits>
@@ -28,6 +30,23 @@ template <class NetT, BatchType Bt>
 struct Workspace;
 
 namespace detail {
+/// Always false; its arguments name what `Net::forward` expected and what it was given.
+template <std::size_t Expected, std::size_t Given, class Element>
+struct wrong_input {
+  static constexpr bool ok = false;
+};
+/// The compile-time extent of a span, array or C array (std::dynamic_extent otherwise).
+template <class X>
+inline constexpr std::size_t extent_of = std::dynamic_extent;
+template <class T, std::size_t N>
+inline constexpr std::size_t extent_of<std::span<T, N>> = N;
+template <class T, std::size_t N>
+inline constexpr std::size_t extent_of<std::array<T, N>> = N;
+template <class T, std::size_t N>
+inline constexpr std::size_t extent_of<T[N]> = N;
+template <class X>
+using element_of = std::remove_cvref_t<decltype(*std::begin(std::declval<const X&>()))>;
+
 template <class In>
 struct input_shape_of {
   using type = Shape<1>;  // only reached after the static_assert in Net has fired
@@ -173,6 +192,19 @@ class Net {
     std::array<float, output_size> y;
     forward<Be>(x, std::span<float, output_size>(y));
     return y;
+  }
+
+  /// Any other single argument: one readable error that names the expected and the given
+  /// extent and element type (the note shows `wrong_input<expected, given, element>`).
+  template <Backend Be = default_backend, class X>
+    requires(!std::convertible_to<const X&, std::span<const float, input_size>>)
+  std::array<float, output_size> forward(const X&) const noexcept {
+    static_assert(detail::wrong_input<input_size, detail::extent_of<X>, detail::element_of<X>>::ok,
+                  "ctnn::Net::forward: the input must be exactly input_size floats: a std::span<const float, "
+                  "Net::input_size> or std::array<float, Net::input_size> (from a vector: "
+                  "std::span<const float, Net::input_size>(v.data(), Net::input_size)); for many samples use "
+                  "ctnn::predict");
+    return {};
   }
 
   /// Batched inference over a caller-owned workspace; `forward` never mutates the net.

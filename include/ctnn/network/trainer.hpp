@@ -79,9 +79,9 @@ class Trainer {
    * gradient (then the parameters are left as they were).
    */
   template <std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
-    requires std::same_as<std::ranges::range_value_t<X>, float> &&
-             (L::template accepts_target<std::ranges::range_value_t<Y>>)
+    requires std::same_as<std::ranges::range_value_t<X>, float>
   float step(const X& inputs, const Y& targets) {
+    detail::check_target_type<L, std::ranges::range_value_t<Y>>();
     return step_impl(std::span<const float>(std::ranges::data(inputs), std::ranges::size(inputs)),
                      std::span<const std::ranges::range_value_t<Y>>(std::ranges::data(targets),
                                                                     std::ranges::size(targets)));
@@ -152,9 +152,9 @@ class Trainer {
    * @return the loss (possibly non-finite).
    */
   template <std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
-    requires std::same_as<std::ranges::range_value_t<X>, float> &&
-             (L::template accepts_target<std::ranges::range_value_t<Y>>)
+    requires std::same_as<std::ranges::range_value_t<X>, float>
   float compute_gradients(const X& inputs, const Y& targets, GradientReady ready = {}) {
+    detail::check_target_type<L, std::ranges::range_value_t<Y>>();
     return compute_impl(std::span<const float>(std::ranges::data(inputs), std::ranges::size(inputs)),
                         std::span<const std::ranges::range_value_t<Y>>(std::ranges::data(targets),
                                                                        std::ranges::size(targets)),
