@@ -8,6 +8,7 @@
  * integer arithmetic, IEEE-754 `+ - * /` and `sqrt` (all correctly rounded), and a
  * logarithm written here from those operations.
  */
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -94,6 +95,20 @@ class Rng {
     spare_ = static_cast<float>(v * f);
     has_spare_ = true;
     return static_cast<float>(u * f);
+  }
+
+ /// The whole state (for checkpoints): the four words, then the spare normal and its flag.
+  constexpr std::array<std::uint64_t, 5> state() const noexcept {
+    return {s_[0], s_[1], s_[2], s_[3],
+            (std::uint64_t{has_spare_} << 32) | std::bit_cast<std::uint32_t>(spare_)};
+  }
+  /// A generator continuing exactly where the one that gave `state()` stopped.
+  static constexpr Rng from_state(const std::array<std::uint64_t, 5>& st) noexcept {
+    Rng r(0);
+    for (int i = 0; i < 4; ++i) r.s_[i] = st[static_cast<std::size_t>(i)];
+    r.has_spare_ = (st[4] >> 32) != 0;
+    r.spare_ = std::bit_cast<float>(static_cast<std::uint32_t>(st[4]));
+    return r;
   }
 
  private:

@@ -305,6 +305,16 @@ class SafetensorsView {
     }
   }
 
+  /// Reads a U32 tensor (e.g. a checkpoint's sample order) into `out` (its element count).
+  void read_u32(const TensorEntry& t, std::span<std::uint32_t> out) const {
+    const std::string where = "ctnn::io: '" + source_ + "' tensor '" + t.name + "'";
+    if (t.dtype != "U32") ctnn::detail::raise(where + " has dtype " + t.dtype + ", expected U32");
+    if (out.size() != t.elements())
+      ctnn::detail::raise(where + " holds " + std::to_string(t.elements()) + " values, expected " +
+                          std::to_string(out.size()));
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = detail::load_le<std::uint32_t>(data_.data() + t.begin + 4 * i);
+  }
+
  private:
   std::string source_;
   std::span<const std::byte> data_;
@@ -312,11 +322,13 @@ class SafetensorsView {
   std::map<std::string, std::string> metadata_;
 };
 
-/// A tensor to write: its name, its shape and its values (in the file's row-major order).
+/// A tensor to write: its name, its shape and its values (in the file's row-major order):
+/// floats, or (with `indices` non-empty and `values` empty) unsigned 32-bit integers.
 struct TensorToWrite {
   std::string name;
   std::vector<std::size_t> shape;
   std::vector<float> values;
+  std::vector<std::uint32_t> indices{};
 };
 
 /**
@@ -334,13 +346,15 @@ inline std::vector<std::byte> encode_safetensors(const std::vector<TensorToWrite
   for (const auto& t : tensors) {
     std::size_t count = 1;
     for (auto d : t.shape) count *= d;
-    if (count != t.values.size())
+    const bool u32 = !t.indices.empty();
+    if (count != (u32 ? t.indices.size() : t.values.size()))
       ctnn::detail::raise("ctnn::io: tensor '" + t.name + "' has " + std::to_string(t.values.size()) +
                           " values for shape " + shape_string(t.shape));
-    header[t.name] = {{"dtype", dtype == Dtype::F32 ? "F32" : "BF16"},
+    const std::size_t bytes = count * (u32 ? 4 : esize);
+    header[t.name] = {{"dtype", u32 ? "U32" : dtype == Dtype::F32 ? "F32" : "BF16"},
                       {"shape", t.shape},
-                      {"data_offsets", {at, at + count * esize}}};
-    at += count * esize;
+                      {"data_offsets", {at, at + bytes}}};
+    at += bytes;
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
@@ -348,7 +362,11 @@ inline std::vector<std::byte> encode_safetensors(const std::vector<TensorToWrite
   detail::store_le<std::uint64_t>(out.data(), text.size());
   std::memcpy(out.data() + 8, text.data(), text.size());
   std::byte* p = out.data() + 8 + text.size();
-  for (const auto& t : tensors)
+  for (const auto& t : tensors) {
+    for (std::uint32_t v : t.indices) {
+      detail::store_le<std::uint32_t>(p, v);
+      p += 4;
+    }
     for (float f : t.values) {
       if (dtype == Dtype::F32) {
         detail::store_le<std::uint32_t>(p, std::bit_cast<std::uint32_t>(f));
@@ -358,6 +376,7 @@ inline std::vector<std::byte> encode_safetensors(const std::vector<TensorToWrite
         p += 2;
       }
     }
+  }
   return out;
 }
 

@@ -79,7 +79,9 @@ std::vector<float> params_from(const SafetensorsView& file) {
   if (auto it = file.metadata().find("ctnn.network"); it != file.metadata().end() && it->second != net_name<NetT>())
     saved_from = " (the file was saved from " + it->second + ")";
   std::vector<std::string> expected, present;
-  for (const auto& t : file.tensors()) present.push_back(t.name);
+  for (const auto& t : file.tensors())
+    if (!t.name.starts_with("ctnn."))  // a checkpoint's own tensors: not weights
+      present.push_back(t.name);
   for_each_param_tensor<NetT>([&](const ParamTensor& t, auto) { expected.push_back(t.name); });
   for (const auto& name : present)
     if (std::find(expected.begin(), expected.end(), name) == expected.end())
@@ -118,14 +120,16 @@ void load(NetT& net, std::span<const std::byte> bytes, const std::string& source
 
 /**
  * @brief Loads `net`'s parameters from the safetensors file at `path` (F32, F64, F16 or
- * BF16; PyTorch names and layouts).
+ * BF16; PyTorch names and layouts). Tensors named `ctnn.*` (a checkpoint's optimizer state
+ * and position) are not weights and are passed over, so a checkpoint loads as weights too.
  * @throws ctnn::Error naming the file and the tensor for a missing, truncated, corrupt or
  * mismatched file; `net` is then unchanged.
  */
 template <class NetT>
 void load(NetT& net, const std::string& path) {
-  // A valid file is a header (at most max_header_bytes) and at most 8 bytes a parameter.
-  const auto bytes = detail::read_file(path, 8 + max_header_bytes + 8 * NetT::param_count,
+  // A valid file is a header (at most max_header_bytes), at most 8 bytes a parameter, and, in
+  // a checkpoint, the optimizer state (a few blocks of parameters) and the sample order.
+  const auto bytes = detail::read_file(path, 8 + max_header_bytes + 32 * NetT::param_count + (std::size_t{1} << 28),
                                        "safetensors file for this network");
   load(net, std::span<const std::byte>(bytes), path);
 }

@@ -88,6 +88,15 @@ class Trainer {
   }
 
   std::size_t steps() const noexcept { return steps_; }                        ///< completed steps
+  /// The optimizer state (moments), as checkpoints save it (`ctnn::io::save_checkpoint`).
+  std::span<float> optimizer_state() noexcept { return state_.span(); }
+  /// How `optimizer_state` is laid out: a checkpoint restores only into the same layout.
+  std::string state_layout() const { return "ctnn::Trainer"; }
+  /// Continues counting from `n` completed steps (the optimizer's count too): for resuming.
+  void restore_steps(std::size_t n) noexcept {
+    steps_ = n;
+    detail::restore_optimizer_steps(opt_, n);
+  }
   std::span<const float> gradients() const noexcept { return grads_.span(); }  ///< last step's gradients
   O& optimizer() noexcept { return opt_; }
   NetT& net() noexcept { return net_; }

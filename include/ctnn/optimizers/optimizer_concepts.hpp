@@ -23,4 +23,12 @@ concept Optimizer = requires(O o, std::span<float> p, std::span<const float> g, 
   o.update(p, g, st);
 } && std::constructible_from<O, typename O::Options>;
 
+namespace detail {
+/// Sets an optimizer's own step count (Adam's bias correction), where it keeps one.
+template <class O>
+void restore_optimizer_steps(O& o, std::size_t n) noexcept {
+  if constexpr (requires { o.restore_steps(n); }) o.restore_steps(n);
+}
+}  // namespace detail
+
 CTNN_END_NAMESPACE

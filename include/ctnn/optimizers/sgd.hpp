@@ -64,6 +64,8 @@ class SGD {
 
   Options& options() noexcept { return opt_; }
   std::size_t steps() const noexcept { return steps_; }
+  /// Sets the step count (resuming from a checkpoint).
+  void restore_steps(std::size_t n) noexcept { steps_ = n; }
 
  private:
   Options opt_;

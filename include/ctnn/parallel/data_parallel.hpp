@@ -361,6 +361,20 @@ class DataParallel {
   }
   /// Its options (e.g. the learning rate) are copied to every worker's optimizer each step.
   O& optimizer() noexcept { return opt_; }
+  NetT& net() noexcept { return net_; }
+  /// The optimizer state, as checkpoints save it (its layout follows the threads' ranges).
+  std::span<float> optimizer_state() noexcept { return state_.span(); }
+  /// How `optimizer_state` is laid out: a checkpoint restores only into the same layout.
+  std::string state_layout() const {
+    return "ctnn::DataParallel threads=" + std::to_string(threads_) + " chunks=" + std::to_string(chunks);
+  }
+  /// Continues counting from `n` completed steps (every worker's optimizer too): for resuming.
+  void restore_steps(std::size_t n) noexcept {
+    steps_ = n;
+    detail::restore_optimizer_steps(opt_, n);
+    for (auto& w : workers_)
+      for (auto& o : w->opt) detail::restore_optimizer_steps(o, n);
+  }
   /// The outputs for the last batch (B·output_size values, in sample order); valid until
   /// the next step. Allocates nothing.
   std::span<const float> outputs() const noexcept {

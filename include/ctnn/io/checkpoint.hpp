@@ -1,0 +1,190 @@
+#pragma once
+/**
+ * @brief `ctnn::io::save_checkpoint` and `load_checkpoint`: everything training needs to
+ * continue bit for bit where it stopped, in one safetensors file written atomically.
+ * @file checkpoint.hpp
+ *
+ * The file holds the weights (PyTorch names, as `io::save` writes them, so it loads as
+ * weights too), the optimizer state (`ctnn.optimizer_state`, F32, in the trainer's own
+ * layout), the sample order (`ctnn.order`, U32) and, in `__metadata__`, the network, the
+ * optimizer, the state's layout, the step count, the epoch, the position in it, the
+ * data-order generator's state and the caller's own entries (`extra.*`).
+ *
+ * Works with any trainer that exposes `net()`, `optimizer()`, `optimizer_state()`,
+ * `state_layout()`, `steps()` and `restore_steps(n)`: `ctnn::Trainer` and
+ * `ctnn::DataParallel` (`ctnn::mpi` has its own pair that agrees across ranks).
+ */
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "weights.hpp"
+
+CTNN_BEGIN_NAMESPACE
+namespace io {
+
+/// The version of the checkpoint conventions, recorded as `ctnn.checkpoint_version`.
+inline constexpr const char* checkpoint_version = "1";
+
+/// Where a training loop stands, besides the trainer: what a checkpoint records with it.
+struct TrainingPosition {
+  std::uint64_t epoch = 0;                   ///< epochs completed
+  std::uint64_t step_in_epoch = 0;           ///< steps completed in the current epoch
+  std::array<std::uint64_t, 5> rng{};        ///< the data-order generator (`Rng::state()`)
+  std::vector<std::uint32_t> order{};        ///< the sample order, if the loop shuffles one in place
+  std::map<std::string, std::string> extra{};  ///< anything else, as strings
+};
+
+/// A trainer a checkpoint can save and restore.
+template <class T>
+concept Checkpointable = requires(T& t, std::size_t n) {
+  t.net().params();
+  t.optimizer();
+  { t.optimizer_state() } -> std::convertible_to<std::span<float>>;
+  { t.state_layout() } -> std::convertible_to<std::string>;
+  { t.steps() } -> std::convertible_to<std::size_t>;
+  t.restore_steps(n);
+};
+
+namespace detail {
+template <class T>
+using net_of = std::remove_reference_t<decltype(std::declval<T&>().net())>;
+template <class T>
+using optimizer_of = std::remove_reference_t<decltype(std::declval<T&>().optimizer())>;
+
+inline std::string hex64(std::uint64_t v) {
+  char b[20];
+  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+/// A metadata entry as a number, or a clear error.
+inline std::uint64_t meta_u64(const std::map<std::string, std::string>& m, const std::string& key,
+                              const std::string& src, int base = 10) {
+  const auto it = m.find(key);
+  if (it == m.end()) ctnn::detail::raise("ctnn::io: checkpoint '" + src + "' lacks '" + key + "' in its metadata");
+  const std::string& s = it->second;
+  std::uint64_t v = 0;
+  bool ok = !s.empty() && s.size() <= (base == 16 ? 16u : 20u);
+  for (char c : s) {
+    int d = c >= '0' && c <= '9' ? c - '0' : base == 16 && c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    ok = ok && d >= 0;
+    v = v * static_cast<std::uint64_t>(base) + static_cast<std::uint64_t>(d < 0 ? 0 : d);
+  }
+  if (!ok) ctnn::detail::raise("ctnn::io: checkpoint '" + src + "' has '" + key + "' = '" + s + "', not a number");
+  return v;
+}
+
+inline const std::string& meta_str(const std::map<std::string, std::string>& m, const std::string& key,
+                                   const std::string& src) {
+  const auto it = m.find(key);
+  if (it == m.end()) ctnn::detail::raise("ctnn::io: checkpoint '" + src + "' lacks '" + key + "' in its metadata");
+  return it->second;
+}
+}  // namespace detail
+
+/// The bytes `save_checkpoint` writes.
+template <Checkpointable T>
+std::vector<std::byte> checkpoint_bytes(T& trainer, const TrainingPosition& pos) {
+  using NetT = detail::net_of<T>;
+  auto tensors = to_tensors(trainer.net());
+  const auto state = trainer.optimizer_state();
+  tensors.push_back({"ctnn.optimizer_state", {state.size()}, std::vector<float>(state.begin(), state.end())});
+  if (!pos.order.empty()) tensors.push_back({"ctnn.order", {pos.order.size()}, {}, pos.order});
+  std::map<std::string, std::string> meta;
+  for (const auto& [k, v] : pos.extra) meta["extra." + k] = v;
+  meta["ctnn.format_version"] = weights_format_version;
+  meta["ctnn.checkpoint_version"] = checkpoint_version;
+  meta["ctnn.network"] = net_name<NetT>();
+  meta["ctnn.optimizer"] = ctnn::detail::pretty_type_name<detail::optimizer_of<T>>();
+  meta["ctnn.state_layout"] = trainer.state_layout();
+  meta["ctnn.steps"] = std::to_string(trainer.steps());
+  meta["ctnn.epoch"] = std::to_string(pos.epoch);
+  meta["ctnn.step_in_epoch"] = std::to_string(pos.step_in_epoch);
+  std::string rng;
+  for (auto w : pos.rng) rng += (rng.empty() ? "" : " ") + detail::hex64(w);
+  meta["ctnn.rng"] = rng;
+  return encode_safetensors(tensors, meta);
+}
+
+/**
+ * @brief Writes a checkpoint of `trainer` (weights, optimizer state and step count) and
+ * `pos` to `path`, atomically: a crash or SIGKILL mid-write leaves the previous one whole.
+ */
+template <Checkpointable T>
+void save_checkpoint(T& trainer, const TrainingPosition& pos, const std::string& path) {
+  const auto bytes = checkpoint_bytes(trainer, pos);
+  detail::write_file_atomic(path, bytes);
+}
+
+/**
+ * @brief Restores `trainer` from checkpoint bytes and returns the position recorded with it.
+ * @throws ctnn::Error naming the source if it is corrupt, truncated, or from another network,
+ * optimizer or state layout (e.g. another thread count); `trainer` is then unchanged.
+ */
+template <Checkpointable T>
+TrainingPosition load_checkpoint(T& trainer, std::span<const std::byte> bytes, const std::string& source) {
+  using NetT = detail::net_of<T>;
+  const auto file = SafetensorsView::parse(bytes, source);
+  const auto& m = file.metadata();
+  const std::string& version = detail::meta_str(m, "ctnn.checkpoint_version", source);
+  if (version != checkpoint_version)
+    ctnn::detail::raise("ctnn::io: checkpoint '" + source + "' has version " + version + ", this ctnn reads " +
+                        checkpoint_version);
+  auto expect = [&](const char* key, const std::string& want, const char* what) {
+    const std::string& got = detail::meta_str(m, key, source);
+    if (got != want)
+      ctnn::detail::raise("ctnn::io: checkpoint '" + source + "' is for " + what + " " + got + ", not " + want);
+  };
+  expect("ctnn.network", net_name<NetT>(), "network");
+  expect("ctnn.optimizer", ctnn::detail::pretty_type_name<detail::optimizer_of<T>>(), "optimizer");
+  expect("ctnn.state_layout", trainer.state_layout(), "state layout");
+  const auto params = detail::params_from<NetT>(file);
+  const auto state_span = trainer.optimizer_state();
+  const TensorEntry* st = file.find("ctnn.optimizer_state");
+  if (st == nullptr || st->shape != std::vector<std::size_t>{state_span.size()})
+    ctnn::detail::raise("ctnn::io: checkpoint '" + source + "' lacks tensor 'ctnn.optimizer_state' of shape [" +
+                        std::to_string(state_span.size()) + "]");
+  std::vector<float> state(state_span.size());
+  file.read_floats(*st, state);
+  TrainingPosition pos;
+  if (const TensorEntry* o = file.find("ctnn.order")) {
+    if (o->shape.size() != 1) ctnn::detail::raise("ctnn::io: checkpoint '" + source + "': 'ctnn.order' is not a vector");
+    pos.order.resize(o->shape[0]);
+    file.read_u32(*o, pos.order);
+  }
+  const std::uint64_t steps = detail::meta_u64(m, "ctnn.steps", source);
+  pos.epoch = detail::meta_u64(m, "ctnn.epoch", source);
+  pos.step_in_epoch = detail::meta_u64(m, "ctnn.step_in_epoch", source);
+  const std::string& rng = detail::meta_str(m, "ctnn.rng", source);
+  if (rng.size() != 5 * 16 + 4)
+    ctnn::detail::raise("ctnn::io: checkpoint '" + source + "' has a malformed 'ctnn.rng': '" + rng + "'");
+  for (std::size_t i = 0; i < 5; ++i) {
+    const std::map<std::string, std::string> word{{"w", rng.substr(17 * i, 16)}};
+    pos.rng[i] = detail::meta_u64(word, "w", source, 16);
+  }
+  for (const auto& [k, v] : m)
+    if (k.starts_with("extra.")) pos.extra[k.substr(6)] = v;
+  // Everything checked: commit.
+  std::copy(params.begin(), params.end(), trainer.net().params().begin());
+  std::copy(state.begin(), state.end(), state_span.begin());
+  trainer.restore_steps(static_cast<std::size_t>(steps));
+  return pos;
+}
+
+/// `load_checkpoint` from the file at `path`.
+template <Checkpointable T>
+TrainingPosition load_checkpoint(T& trainer, const std::string& path) {
+  using NetT = detail::net_of<T>;
+  const auto bytes = detail::read_file(
+      path, 8 + max_header_bytes + 8 * (1 + trainer.optimizer_state().size() + NetT::param_count) + (std::size_t{1} << 28),
+      "checkpoint for this trainer");
+  return load_checkpoint(trainer, std::span<const std::byte>(bytes), path);
+}
+
+}  // namespace io
+CTNN_END_NAMESPACE
