@@ -26,6 +26,10 @@ inline void add_common_options(CLI::App& app, Options& o) {
   app.add_option("--data", o.data, "Directory with the IDX files")->capture_default_str();
   app.add_option("--metrics", o.metrics, "Write per-epoch metrics to this CSV file");
   app.add_option("--limit", o.limit, "Train on the first N samples only (0: all)")->capture_default_str();
+  app.add_option("--checkpoint", o.checkpoint,
+                 "Write a checkpoint (weights, optimizer state, data order, RNG, epoch) to this file after each epoch");
+  app.add_flag("--resume", o.resume, "Continue from --checkpoint FILE, bit for bit as if never stopped")
+      ->needs(app.get_option("--checkpoint"));
 }
 
 /// Parses the command line: 0 to go on, otherwise the exit code (help: 0 after printing; bad options: 2).

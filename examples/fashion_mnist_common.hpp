@@ -31,6 +31,8 @@ struct Options {
   std::string backend = "simd";
   int threads = 1;  ///< > 1: data parallel (MLP example, batch 64, SIMD backend)
   bool data_parallel = false;  ///< ctnn::DataParallel even on one thread (MLP example)
+  std::string checkpoint;      ///< written after each epoch when set
+  bool resume = false;         ///< continue from `checkpoint`
 };
 
 /// Shifts and scales every pixel by the training set's mean and standard deviation.

@@ -4,23 +4,45 @@
 // This unit holds the command line; the training itself is in fashion_mnist_mlp_train.cpp.
 #include <cstdio>
 
+#include "example_units.hpp"
 #include "fashion_mnist_cli.hpp"
 #include "fashion_mnist_mlp.hpp"
 
 using namespace example;
 
 namespace {
+// A configuration this build left out (scripts/main.sh builds only what its run needs).
+int not_built(const Options& o) {
+  std::fprintf(stderr,
+               "error: this build of fashion_mnist_mlp has no unit for --batch %d --optimizer %s --backend %s%s; "
+               "configure with e.g. -DCTNN_EXAMPLE_BATCHES=\"16;32;64;128;256\" -DCTNN_EXAMPLE_OPTIMIZERS=\"Adam;SGD\" "
+               "-DCTNN_EXAMPLE_BACKENDS=\"native;scalar\" -DCTNN_EXAMPLE_THREADS=ON (the defaults), or pass the same "
+               "options to scripts/main.sh, which builds what they need\n",
+               o.batch, o.optimizer.c_str(), o.backend.c_str(), o.threads > 1 || o.data_parallel ? " --threads" : "");
+  return 2;
+}
+
+template <std::size_t B, class Opt, class Be>
+int train_if_built(const Options& o, const io::FashionMnist& data, typename Opt::Options opt) {
+  if constexpr (units::built<B, Opt, Be>) return train<Mlp, B, Opt, Be>(o, data, opt);
+  else return not_built(o);
+}
+
 template <class Opt, class Be>
 int dispatch_batch(const Options& o, const io::FashionMnist& data, typename Opt::Options opt) {
   if constexpr (std::is_same_v<Be, backend::native>)
-    if (o.threads > 1 || o.data_parallel) return o.threads <= 2 ? train_threads<Mlp, 64, Opt, 2>(o, data, opt)
-                                                                : train_threads<Mlp, 64, Opt, 4>(o, data, opt);
+    if (o.threads > 1 || o.data_parallel) {
+      if constexpr (units::built_threads<Opt>)
+        return o.threads <= 2 ? train_threads<Mlp, 64, Opt, 2>(o, data, opt) : train_threads<Mlp, 64, Opt, 4>(o, data, opt);
+      else
+        return not_built(o);
+    }
   switch (o.batch) {
-    case 16: return train<Mlp, 16, Opt, Be>(o, data, opt);
-    case 32: return train<Mlp, 32, Opt, Be>(o, data, opt);
-    case 64: return train<Mlp, 64, Opt, Be>(o, data, opt);
-    case 128: return train<Mlp, 128, Opt, Be>(o, data, opt);
-    case 256: return train<Mlp, 256, Opt, Be>(o, data, opt);
+    case 16: return train_if_built<16, Opt, Be>(o, data, opt);
+    case 32: return train_if_built<32, Opt, Be>(o, data, opt);
+    case 64: return train_if_built<64, Opt, Be>(o, data, opt);
+    case 128: return train_if_built<128, Opt, Be>(o, data, opt);
+    case 256: return train_if_built<256, Opt, Be>(o, data, opt);
     default: return 2;  // unreachable: the parser checks the set
   }
 }

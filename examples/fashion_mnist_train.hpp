@@ -13,6 +13,8 @@
 #include <span>
 #include <vector>
 
+#include <ctnn/io/checkpoint.hpp>
+
 #include "fashion_mnist_common.hpp"
 
 namespace example {
@@ -56,29 +58,49 @@ int run_training(const Options& o, const io::FashionMnist& data, NetT& net, Step
     std::fprintf(stderr, "error: %zu training samples are fewer than one batch of %zu\n", n, B);
     return 1;
   }
+  std::vector<std::uint32_t> order(n);
+  std::iota(order.begin(), order.end(), 0u);
+  Rng shuffle_rng(o.seed ^ 0x5DEECE66Dull);
+  int first_epoch = 1;
+  if (o.resume) {  // everything that decides the rest of the run comes back from the file
+    const io::TrainingPosition pos = io::load_checkpoint(trainer, o.checkpoint);
+    if (pos.order.size() != n)
+      ctnn::detail::raise("'" + o.checkpoint + "' was written by a run on " + std::to_string(pos.order.size()) +
+                    " samples; this one trains " + std::to_string(n) + " (--limit)");
+    for (const char* key : {"epochs", "seed", "schedule"}) {
+      const std::string now = key == std::string("epochs") ? std::to_string(o.epochs)
+                              : key == std::string("seed") ? std::to_string(o.seed)
+                                                           : o.schedule;
+      if (pos.extra.count(key) && pos.extra.at(key) != now)
+        std::printf("note: the checkpoint was written with --%s %s, this run has %s; the run will differ from one "
+                    "never stopped\n", key, pos.extra.at(key).c_str(), now.c_str());
+    }
+    order = pos.order;
+    shuffle_rng = Rng::from_state(pos.rng);
+    first_epoch = static_cast<int>(pos.epoch) + 1;
+    std::printf("resumed from %s after epoch %llu (step %zu)\n", o.checkpoint.c_str(),
+                static_cast<unsigned long long>(pos.epoch), trainer.steps());
+  }
   std::FILE* csv = nullptr;
   if (!o.metrics.empty()) {
-    csv = std::fopen(o.metrics.c_str(), "w");
+    csv = std::fopen(o.metrics.c_str(), o.resume ? "a" : "w");
     if (!csv) {
       std::fprintf(stderr, "error: cannot write metrics file '%s'\n", o.metrics.c_str());
       return 1;
     }
-    std::fprintf(csv, "epoch,loss,train_accuracy,test_accuracy,seconds,samples_per_second\n");
+    if (!o.resume) std::fprintf(csv, "epoch,loss,train_accuracy,test_accuracy,seconds,samples_per_second\n");
   }
   const bool tty = isatty(STDOUT_FILENO);
   std::printf("training %zu samples (%zu steps of %zu, %zu left over per epoch), testing %zu\n", n, steps, B,
               n - steps * B, data.test.count);
 
-  std::vector<std::uint32_t> order(n);
-  std::iota(order.begin(), order.end(), 0u);
   std::vector<float> xb(B * 784);
   std::vector<std::uint8_t> yb(B);
-  Rng shuffle_rng(o.seed ^ 0x5DEECE66Dull);
   double train_seconds = 0, test_acc = 0;
   const float base_lr = trainer.optimizer().options().lr;
   const double total_steps = static_cast<double>(steps) * o.epochs;
 
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+  for (int epoch = first_epoch; epoch <= o.epochs; ++epoch) {
     for (std::size_t k = n - 1; k > 0; --k) std::swap(order[k], order[shuffle_rng.below(k + 1)]);
     const auto t0 = train_detail::Clock::now();
     double loss_sum = 0;
@@ -116,6 +138,12 @@ int run_training(const Options& o, const io::FashionMnist& data, NetT& net, Step
     const double train_acc = static_cast<double>(correct) / static_cast<double>(steps * B);
     const double sps = static_cast<double>(steps * B) / secs;
     if (tty) std::printf("\r%*s\r", 60, "");
+    if (!o.checkpoint.empty())  // before the epoch's line: once it is printed, the checkpoint is on disk
+      io::save_checkpoint(trainer,
+                          {.epoch = static_cast<std::uint64_t>(epoch), .rng = shuffle_rng.state(), .order = order,
+                           .extra = {{"epochs", std::to_string(o.epochs)}, {"seed", std::to_string(o.seed)},
+                                     {"schedule", o.schedule}}},
+                          o.checkpoint);
     std::printf("epoch %2d/%d  loss %.4f  train_acc %.4f  test_acc %.4f  %.2f s  %.0f samples/s\n", epoch, o.epochs,
                 loss, train_acc, test_acc, secs, sps);
     std::fflush(stdout);
@@ -125,8 +153,10 @@ int run_training(const Options& o, const io::FashionMnist& data, NetT& net, Step
   std::printf("weights fingerprint %016llx (FNV-1a of the parameters' bytes: ctnn::DataParallel trains the same "
               "weights on --threads 1 --data-parallel and 2, and on 3 and 4)\n",
               static_cast<unsigned long long>(train_detail::weights_fingerprint(net.params())));
+  if (first_epoch > o.epochs)  // resumed from the last epoch: nothing left to train
+    test_acc = accuracy<256, Be>(net, std::span<const float>(data.test.images), std::span<const std::uint8_t>(data.test.labels));
   std::printf("result test_accuracy=%.4f epoch_seconds=%.3f infer_batch1_ns=%.0f\n", test_acc,
-              train_seconds / o.epochs, infer_batch1_ns<Be>(net, data.test));
+              train_seconds / std::max(1, o.epochs - first_epoch + 1), infer_batch1_ns<Be>(net, data.test));
   return 0;
 }
 

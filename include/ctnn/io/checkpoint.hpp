@@ -106,7 +106,10 @@ std::vector<std::byte> checkpoint_bytes(T& trainer, const TrainingPosition& pos)
   meta["ctnn.epoch"] = std::to_string(pos.epoch);
   meta["ctnn.step_in_epoch"] = std::to_string(pos.step_in_epoch);
   std::string rng;
-  for (auto w : pos.rng) rng += (rng.empty() ? "" : " ") + detail::hex64(w);
+  for (auto w : pos.rng) {
+    if (!rng.empty()) rng += ' ';
+    rng += detail::hex64(w);
+  }
   meta["ctnn.rng"] = rng;
   return encode_safetensors(tensors, meta);
 }

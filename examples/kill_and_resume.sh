@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Kill-and-resume check for the Fashion-MNIST examples: trains 4 epochs straight (weights
+# fingerprint A); trains again with --checkpoint, SIGKILLs the process during epoch 3,
+# resumes with --resume, and requires the final fingerprint to equal A bit for bit.
+#   examples/kill_and_resume.sh EXE [options for EXE...]
+set -euo pipefail
+exe=$1
+shift
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fingerprint() { grep -Eo 'weights fingerprint [0-9a-f]+' "$1" | awk '{print $3}'; }
+
+"$exe" --epochs 4 "$@" >"$work/straight.txt"
+a=$(fingerprint "$work/straight.txt")
+
+"$exe" --epochs 4 "$@" --checkpoint "$work/run.ckpt" >"$work/killed.txt" 2>&1 &
+pid=$!
+until grep -q 'epoch  2/4' "$work/killed.txt"; do
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "FAIL: the run ended before epoch 2 was done:" && cat "$work/killed.txt" && exit 1
+  fi
+  sleep 0.02
+done
+sleep 0.1  # into epoch 3
+kill -KILL "$pid"
+wait "$pid" && { echo "FAIL: the run was not killed"; exit 1; } || true
+if grep -q 'epoch  3/4' "$work/killed.txt"; then
+  echo "FAIL: epoch 3 finished before the kill (epochs too short to test a kill inside one)"
+  exit 1
+fi
+echo "killed during epoch 3 (SIGKILL), after: $(grep 'epoch  2/4' "$work/killed.txt")"
+
+"$exe" --epochs 4 "$@" --checkpoint "$work/run.ckpt" --resume >"$work/resumed.txt"
+grep 'resumed from' "$work/resumed.txt"
+b=$(fingerprint "$work/resumed.txt")
+echo "straight: $a"
+echo "resumed:  $b"
+if [ -z "$a" ] || [ "$a" != "$b" ]; then
+  echo "FAIL: the resumed run's weights differ from the straight run's"
+  exit 1
+fi
+echo "kill-and-resume ok: fingerprints equal bit for bit"
