@@ -20,6 +20,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "weights.hpp"
@@ -124,13 +125,21 @@ void save_checkpoint(T& trainer, const TrainingPosition& pos, const std::string&
   detail::write_file_atomic(path, bytes);
 }
 
+/// A checkpoint read and checked against a trainer, not yet applied (`commit`).
+struct PreparedCheckpoint {
+  std::vector<float> params, state;
+  std::size_t steps = 0;
+  TrainingPosition position;
+  std::map<std::string, std::string> metadata;
+};
+
 /**
- * @brief Restores `trainer` from checkpoint bytes and returns the position recorded with it.
- * @throws ctnn::Error naming the source if it is corrupt, truncated, or from another network,
- * optimizer or state layout (e.g. another thread count); `trainer` is then unchanged.
+ * @brief Reads checkpoint bytes and checks them against `trainer` without changing it.
+ * @throws ctnn::Error naming the source if they are corrupt, truncated, or from another
+ * network, optimizer or state layout (e.g. another thread count).
  */
 template <Checkpointable T>
-TrainingPosition load_checkpoint(T& trainer, std::span<const std::byte> bytes, const std::string& source) {
+PreparedCheckpoint prepare_checkpoint(T& trainer, std::span<const std::byte> bytes, const std::string& source) {
   using NetT = detail::net_of<T>;
   const auto file = SafetensorsView::parse(bytes, source);
   const auto& m = file.metadata();
@@ -146,21 +155,23 @@ TrainingPosition load_checkpoint(T& trainer, std::span<const std::byte> bytes, c
   expect("ctnn.network", net_name<NetT>(), "network");
   expect("ctnn.optimizer", ctnn::detail::pretty_type_name<detail::optimizer_of<T>>(), "optimizer");
   expect("ctnn.state_layout", trainer.state_layout(), "state layout");
-  const auto params = detail::params_from<NetT>(file);
-  const auto state_span = trainer.optimizer_state();
+  PreparedCheckpoint c;
+  c.metadata = m;
+  c.params = detail::params_from<NetT>(file);
+  const std::size_t state_size = trainer.optimizer_state().size();
   const TensorEntry* st = file.find("ctnn.optimizer_state");
-  if (st == nullptr || st->shape != std::vector<std::size_t>{state_span.size()})
+  if (st == nullptr || st->shape != std::vector<std::size_t>{state_size})
     ctnn::detail::raise("ctnn::io: checkpoint '" + source + "' lacks tensor 'ctnn.optimizer_state' of shape [" +
-                        std::to_string(state_span.size()) + "]");
-  std::vector<float> state(state_span.size());
-  file.read_floats(*st, state);
-  TrainingPosition pos;
+                        std::to_string(state_size) + "]");
+  c.state.resize(state_size);
+  file.read_floats(*st, c.state);
+  TrainingPosition& pos = c.position;
   if (const TensorEntry* o = file.find("ctnn.order")) {
     if (o->shape.size() != 1) ctnn::detail::raise("ctnn::io: checkpoint '" + source + "': 'ctnn.order' is not a vector");
     pos.order.resize(o->shape[0]);
     file.read_u32(*o, pos.order);
   }
-  const std::uint64_t steps = detail::meta_u64(m, "ctnn.steps", source);
+  c.steps = static_cast<std::size_t>(detail::meta_u64(m, "ctnn.steps", source));
   pos.epoch = detail::meta_u64(m, "ctnn.epoch", source);
   pos.step_in_epoch = detail::meta_u64(m, "ctnn.step_in_epoch", source);
   const std::string& rng = detail::meta_str(m, "ctnn.rng", source);
@@ -172,20 +183,41 @@ TrainingPosition load_checkpoint(T& trainer, std::span<const std::byte> bytes, c
   }
   for (const auto& [k, v] : m)
     if (k.starts_with("extra.")) pos.extra[k.substr(6)] = v;
-  // Everything checked: commit.
-  std::copy(params.begin(), params.end(), trainer.net().params().begin());
-  std::copy(state.begin(), state.end(), state_span.begin());
-  trainer.restore_steps(static_cast<std::size_t>(steps));
-  return pos;
+  return c;
+}
+
+/// Applies a prepared checkpoint to the trainer it was prepared for; cannot fail.
+template <Checkpointable T>
+TrainingPosition commit_checkpoint(T& trainer, PreparedCheckpoint&& c) noexcept {
+  std::copy(c.params.begin(), c.params.end(), trainer.net().params().begin());
+  std::copy(c.state.begin(), c.state.end(), trainer.optimizer_state().begin());
+  trainer.restore_steps(c.steps);
+  return std::move(c.position);
+}
+
+/**
+ * @brief Restores `trainer` from checkpoint bytes and returns the position recorded with it.
+ * @throws ctnn::Error naming the source if they are corrupt, truncated, or from another
+ * network, optimizer or state layout (e.g. another thread count); `trainer` is then unchanged.
+ */
+template <Checkpointable T>
+TrainingPosition load_checkpoint(T& trainer, std::span<const std::byte> bytes, const std::string& source) {
+  return commit_checkpoint(trainer, prepare_checkpoint(trainer, bytes, source));
+}
+
+/// The bytes of the checkpoint file at `path`, bounded by what one for `trainer` can hold.
+template <Checkpointable T>
+std::vector<std::byte> read_checkpoint_file(T& trainer, const std::string& path) {
+  using NetT = detail::net_of<T>;
+  return detail::read_file(
+      path, 8 + max_header_bytes + 8 * (1 + trainer.optimizer_state().size() + NetT::param_count) + (std::size_t{1} << 28),
+      "checkpoint for this trainer");
 }
 
 /// `load_checkpoint` from the file at `path`.
 template <Checkpointable T>
 TrainingPosition load_checkpoint(T& trainer, const std::string& path) {
-  using NetT = detail::net_of<T>;
-  const auto bytes = detail::read_file(
-      path, 8 + max_header_bytes + 8 * (1 + trainer.optimizer_state().size() + NetT::param_count) + (std::size_t{1} << 28),
-      "checkpoint for this trainer");
+  const auto bytes = read_checkpoint_file(trainer, path);
   return load_checkpoint(trainer, std::span<const std::byte>(bytes), path);
 }
 

@@ -373,8 +373,12 @@ class DistributedTrainer<NetT, L, O, Batch<B>, Be, Strategy> {
 
   int rank() const noexcept { return rank_; }
   int size() const noexcept { return size_; }
+  MPI_Comm comm() const noexcept { return comm_; }
   Local& local() noexcept { return local_; }
   O& optimizer() noexcept { return local_.optimizer(); }
+  /// Whether every rank holds the same parameters and optimizer state after each step
+  /// (Exact, Bucketed), so one checkpoint serves all (`ctnn::mpi::save_checkpoint`).
+  static constexpr bool replicated = !detail::is_topk<Strategy> && !detail::is_local<Strategy>;
 
  private:
   using PairT = typename std::conditional_t<detail::is_topk<Strategy>, Strategy, TopK<1>>::Pair;
