@@ -5,12 +5,15 @@
 #pragma once
 #include <cmath>
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <ctnn/ctnn.hpp>
 #include <ctnn/io/fashion_mnist.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,6 +37,19 @@ struct Options {
   std::string checkpoint;      ///< written after each epoch when set
   bool resume = false;         ///< continue from `checkpoint`
 };
+
+/// FNV-1a over the parameters' bytes: equal for equal weights, bit for bit.
+inline std::uint64_t weights_fingerprint(std::span<const float> params) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (float v : params) {
+    const auto bits = std::bit_cast<std::uint32_t>(v);
+    for (int i = 0; i < 4; ++i) {
+      h ^= (bits >> (8 * i)) & 0xFFu;
+      h *= 1099511628211ull;
+    }
+  }
+  return h;
+}
 
 /// Shifts and scales every pixel by the training set's mean and standard deviation.
 inline void standardize(io::FashionMnist& data) {

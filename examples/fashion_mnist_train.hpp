@@ -23,19 +23,6 @@ using Clock = std::chrono::steady_clock;
 
 inline double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-/// FNV-1a over the parameters' bytes: equal for equal weights, bit for bit.
-inline std::uint64_t weights_fingerprint(std::span<const float> params) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (float v : params) {
-    const auto bits = std::bit_cast<std::uint32_t>(v);
-    for (int i = 0; i < 4; ++i) {
-      h ^= (bits >> (8 * i)) & 0xFFu;
-      h *= 1099511628211ull;
-    }
-  }
-  return h;
-}
-
 inline void progress(std::size_t done, std::size_t total, float loss) {
   constexpr int width = 30;
   const int filled = static_cast<int>(width * done / total);
@@ -152,7 +139,7 @@ int run_training(const Options& o, const io::FashionMnist& data, NetT& net, Step
   if (csv) std::fclose(csv);
   std::printf("weights fingerprint %016llx (FNV-1a of the parameters' bytes: ctnn::DataParallel trains the same "
               "weights on --threads 1 --data-parallel and 2, and on 3 and 4)\n",
-              static_cast<unsigned long long>(train_detail::weights_fingerprint(net.params())));
+              static_cast<unsigned long long>(weights_fingerprint(net.params())));
   if (first_epoch > o.epochs)  // resumed from the last epoch: nothing left to train
     test_acc = accuracy<256, Be>(net, std::span<const float>(data.test.images), std::span<const std::uint8_t>(data.test.labels));
   std::printf("result test_accuracy=%.4f epoch_seconds=%.3f infer_batch1_ns=%.0f\n", test_acc,

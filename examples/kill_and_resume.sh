@@ -3,17 +3,20 @@
 # fingerprint A); trains again with --checkpoint, SIGKILLs the process during epoch 3,
 # resumes with --resume, and requires the final fingerprint to equal A bit for bit.
 #   examples/kill_and_resume.sh EXE [options for EXE...]
+# LAUNCH, if set, runs EXE through a launcher (e.g. LAUNCH="mpirun -np 2"); the kill then
+# reaches every process of the run (all ranks), as a crash of the machine would.
 set -euo pipefail
 exe=$1
 shift
+read -r -a launch <<<"${LAUNCH:-}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fingerprint() { grep -Eo 'weights fingerprint [0-9a-f]+' "$1" | awk '{print $3}'; }
 
-"$exe" --epochs 4 "$@" >"$work/straight.txt"
+"${launch[@]}" "$exe" --epochs 4 "$@" >"$work/straight.txt"
 a=$(fingerprint "$work/straight.txt")
 
-"$exe" --epochs 4 "$@" --checkpoint "$work/run.ckpt" >"$work/killed.txt" 2>&1 &
+"${launch[@]}" "$exe" --epochs 4 "$@" --checkpoint "$work/run.ckpt" >"$work/killed.txt" 2>&1 &
 pid=$!
 until grep -q 'epoch  2/4' "$work/killed.txt"; do
   if ! kill -0 "$pid" 2>/dev/null; then
@@ -22,7 +25,7 @@ until grep -q 'epoch  2/4' "$work/killed.txt"; do
   sleep 0.02
 done
 sleep 0.1  # into epoch 3
-kill -KILL "$pid"
+pkill -KILL -f -- "$work/run.ckpt" || true  # every process of this run (the launcher and all ranks)
 wait "$pid" && { echo "FAIL: the run was not killed"; exit 1; } || true
 if grep -q 'epoch  3/4' "$work/killed.txt"; then
   echo "FAIL: epoch 3 finished before the kill (epochs too short to test a kill inside one)"
@@ -30,7 +33,7 @@ if grep -q 'epoch  3/4' "$work/killed.txt"; then
 fi
 echo "killed during epoch 3 (SIGKILL), after: $(grep 'epoch  2/4' "$work/killed.txt")"
 
-"$exe" --epochs 4 "$@" --checkpoint "$work/run.ckpt" --resume >"$work/resumed.txt"
+"${launch[@]}" "$exe" --epochs 4 "$@" --checkpoint "$work/run.ckpt" --resume >"$work/resumed.txt"
 grep 'resumed from' "$work/resumed.txt"
 b=$(fingerprint "$work/resumed.txt")
 echo "straight: $a"

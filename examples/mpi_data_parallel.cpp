@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctnn/parallel/mpi/checkpoint.hpp>
 #include <ctnn/parallel/mpi/data_parallel.hpp>
 #include <memory>
 #include <numeric>
@@ -54,7 +55,28 @@ int run(const Options& o, const io::FashionMnist& data, const mpi::Environment& 
   Rng shuffle(o.seed ^ (0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(env.rank() + 1)));
   const float base_lr = trainer.optimizer().options().lr;
   double seconds = 0, test_acc = 0;
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+  int first_epoch = 1;
+  using Dt = decltype(trainer);
+  if (!o.checkpoint.empty() && !Dt::replicated) {
+    if (env.rank() == 0)
+      std::fprintf(stderr, "error: --checkpoint needs the exact all-reduce (--compression none): with top-k or "
+                           "local SGD the ranks' states differ\n");
+    return 2;
+  }
+  if constexpr (Dt::replicated) {
+    if (o.resume) {  // every rank reads the file; each gets its own shard order and generator back
+      const io::TrainingPosition pos = mpi::load_checkpoint(trainer, o.checkpoint);
+      if (pos.order.size() != order.size())
+        ctnn::detail::raise("'" + o.checkpoint + "' holds another shard size (another --limit or rank count)");
+      order = pos.order;
+      shuffle = Rng::from_state(pos.rng);
+      first_epoch = static_cast<int>(pos.epoch) + 1;
+      if (env.rank() == 0)
+        std::printf("resumed from %s after epoch %llu (step %zu)\n", o.checkpoint.c_str(),
+                    static_cast<unsigned long long>(pos.epoch), trainer.local().steps());
+    }
+  }
+  for (int epoch = first_epoch; epoch <= o.epochs; ++epoch) {
     for (std::size_t k = order.size() - 1; k > 0; --k) std::swap(order[k], order[shuffle.below(k + 1)]);
     const auto t0 = Clock::now();
     double loss_sum = 0;
@@ -73,6 +95,10 @@ int run(const Options& o, const io::FashionMnist& data, const mpi::Environment& 
     }
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     seconds += secs;
+    if constexpr (Dt::replicated)
+      if (!o.checkpoint.empty())  // collective; rank 0 writes, before its epoch line
+        mpi::save_checkpoint(trainer, {.epoch = static_cast<std::uint64_t>(epoch), .rng = shuffle.state(), .order = order},
+                             o.checkpoint);
     if (env.rank() == 0) {
       test_acc = accuracy<256>(*net, std::span<const float>(data.test.images), std::span<const std::uint8_t>(data.test.labels));
       std::printf("epoch %2d/%d  loss %.4f  test_acc %.4f  %.2f s\n", epoch, o.epochs, loss_sum / static_cast<double>(steps), test_acc, secs);
@@ -83,9 +109,13 @@ int run(const Options& o, const io::FashionMnist& data, const mpi::Environment& 
     if (env.rank() == 0)
       std::printf("buckets started before the first layer's gradients were final (last step): %zu of %zu\n",
                   trainer.buckets_started_early(), trainer.buckets());
-  if (env.rank() == 0)
-    std::printf("result test_accuracy=%.4f epoch_seconds=%.3f infer_batch1_ns=%.0f\n", test_acc, seconds / o.epochs,
-                infer_batch1_ns(*net, data.test));
+  if (env.rank() == 0) {
+    if (first_epoch > o.epochs)
+      test_acc = accuracy<256>(*net, std::span<const float>(data.test.images), std::span<const std::uint8_t>(data.test.labels));
+    std::printf("weights fingerprint %016llx\n", static_cast<unsigned long long>(weights_fingerprint(net->params())));
+    std::printf("result test_accuracy=%.4f epoch_seconds=%.3f infer_batch1_ns=%.0f\n", test_acc,
+                seconds / std::max(1, o.epochs - first_epoch + 1), infer_batch1_ns(*net, data.test));
+  }
   return 0;
 }
 }  // namespace

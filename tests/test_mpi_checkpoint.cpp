@@ -54,7 +54,8 @@ std::string error_of(F f) {
 int main(int argc, char** argv) {
   mpi::Environment env(argc, argv);
   rank = env.rank();
-  const std::string dir = (std::filesystem::temp_directory_path() / "ctnn_mpi_ckpt").string();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("ctnn_mpi_ckpt_" + std::to_string(env.size()))).string();
   if (rank == 0) std::filesystem::create_directories(dir);
   MPI_Barrier(MPI_COMM_WORLD);
   const std::string file = dir + "/run.ckpt", other = dir + "/other.ckpt";
