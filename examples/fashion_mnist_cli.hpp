@@ -15,8 +15,10 @@ inline void add_common_options(CLI::App& app, Options& o) {
       ->capture_default_str();
   app.add_option("--lr", o.lr, "Learning rate (default: 1e-3 for adam, 0.05 for sgd)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--schedule", o.schedule, "Learning-rate schedule: cosine (decays to 0) or constant")
-      ->check(CLI::IsMember({"cosine", "constant"}))
+  app.add_option("--schedule", o.schedule,
+                 "Learning-rate schedule: cosine (decays to 0), constant, step (x0.1 at each third), warmup-cosine "
+                 "(linear warm-up over 5%, then cosine) or onecycle (--lr is the peak)")
+      ->check(CLI::IsMember({"cosine", "constant", "step", "warmup-cosine", "onecycle"}))
       ->capture_default_str();
   app.add_option("--backend", o.backend, "simd (the widest this build supports) or scalar (the reference)")
       ->check(CLI::IsMember({"simd", "scalar"}))

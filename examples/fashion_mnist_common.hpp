@@ -51,6 +51,17 @@ inline std::uint64_t weights_fingerprint(std::span<const float> params) {
   return h;
 }
 
+/// The learning rate `--schedule` gives for `step` of `total` (`--lr` is the base, or the
+/// peak for onecycle), through ctnn's schedules.
+inline float scheduled_lr(const Options& o, float base, std::size_t step, std::size_t total) {
+  if (o.schedule == "cosine") return lr::Cosine{.base = base, .total = total}(step);
+  if (o.schedule == "step") return lr::Step{.base = base, .every = std::max<std::size_t>(1, total / 3), .gamma = 0.1f}(step);
+  if (o.schedule == "warmup-cosine")
+    return lr::WarmupCosine{.base = base, .warmup = std::max<std::size_t>(1, total / 20), .total = total}(step);
+  if (o.schedule == "onecycle") return lr::OneCycle{.max = base, .total = total}(step);
+  return lr::Constant{base}(step);
+}
+
 /// Shifts and scales every pixel by the training set's mean and standard deviation.
 inline void standardize(io::FashionMnist& data) {
   double sum = 0, sq = 0;

@@ -85,7 +85,7 @@ int run_training(const Options& o, const io::FashionMnist& data, NetT& net, Step
   std::vector<std::uint8_t> yb(B);
   double train_seconds = 0, test_acc = 0;
   const float base_lr = trainer.optimizer().options().lr;
-  const double total_steps = static_cast<double>(steps) * o.epochs;
+  const std::size_t total_steps = steps * static_cast<std::size_t>(o.epochs);
 
   for (int epoch = first_epoch; epoch <= o.epochs; ++epoch) {
     for (std::size_t k = n - 1; k > 0; --k) std::swap(order[k], order[shuffle_rng.below(k + 1)]);
@@ -104,10 +104,7 @@ int run_training(const Options& o, const io::FashionMnist& data, NetT& net, Step
         if constexpr (!gathers) std::copy_n(data.train.images.data() + std::size_t{i} * 784, 784, xb.data() + k * 784);
         yb[k] = data.train.labels[i];
       }
-      if (o.schedule == "cosine") {  // lr falls from its base to 0 over the whole run
-        const double t = static_cast<double>(trainer.steps()) / total_steps;
-        trainer.optimizer().options().lr = static_cast<float>(base_lr * 0.5 * (1.0 + std::cos(3.141592653589793 * t)));
-      }
+      trainer.optimizer().options().lr = scheduled_lr(o, base_lr, trainer.steps(), total_steps);
       float loss;
       if constexpr (gathers)
         loss = trainer.step_rows(data.train.images, data.train.labels, rows);

@@ -86,11 +86,8 @@ int run(const Options& o, const io::FashionMnist& data, const mpi::Environment& 
         std::copy_n(data.train.images.data() + std::size_t{i} * 784, 784, xb.data() + k * 784);
         yb[k] = data.train.labels[i];
       }
-      if (o.schedule == "cosine") {
-        const double t = static_cast<double>(epoch - 1) / o.epochs +
-                         static_cast<double>(s) / (static_cast<double>(steps) * o.epochs);
-        trainer.optimizer().options().lr = static_cast<float>(base_lr * 0.5 * (1.0 + std::cos(3.141592653589793 * t)));
-      }
+      trainer.optimizer().options().lr =
+          scheduled_lr(o, base_lr, trainer.local().steps(), steps * static_cast<std::size_t>(o.epochs));
       loss_sum += trainer.step(xb, yb);
     }
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();

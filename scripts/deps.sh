@@ -10,7 +10,7 @@ packages=(
   g++-aarch64-linux-gnu qemu-user clang-14 openmpi-bin libopenmpi-dev
   libxsimd-dev libboost-dev libgtest-dev libbenchmark-dev zlib1g-dev libcli11-dev
   nlohmann-json3-dev dataset-fashion-mnist
-  python3-torch python3-numpy python3-venv clang-15 libfuzzer-15-dev
+  python3-torch python3-numpy python3-venv python3-matplotlib clang-15 libfuzzer-15-dev
 )
 missing=()
 for p in "${packages[@]}"; do

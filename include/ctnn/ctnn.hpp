@@ -31,4 +31,5 @@
 #include "network/summary.hpp"
 #include "network/trainer.hpp"
 #include "optimizers/adam.hpp"
+#include "optimizers/lr_schedule.hpp"
 #include "optimizers/sgd.hpp"

@@ -2,6 +2,7 @@
 //   interop_tool name NET                               prints ctnn::net_name<NET>()
 //   interop_tool forward NET WEIGHTS INPUTS OUTPUTS     loads WEIGHTS, runs each sample of INPUTS
 //   interop_tool train NET WEIGHTS_OUT INPUTS OUTPUTS   trains NET a few steps, saves, runs INPUTS
+//   interop_tool schedules all                          prints 100 steps of three lr schedules
 // INPUTS/OUTPUTS are safetensors files with one F32 tensor, "x" [N, ...] (channels-last for
 // images, as ctnn stores them) and "y" [N, outputs].
 #include <cstdio>
@@ -84,6 +85,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string cmd = argv[1], which = argv[2];
+  if (cmd == "schedules") {  // 100 steps of three schedules, for comparison with PyTorch's
+    auto line = [](const char* name, auto s) {
+      std::printf("%s", name);
+      for (std::size_t k = 0; k < 100; ++k) std::printf(" %.9g", double(s(k)));
+      std::printf("\n");
+    };
+    line("onecycle", lr::OneCycle{.max = 0.1f, .total = 100});
+    line("step", lr::Step{.base = 0.1f, .every = 10, .gamma = 0.5f});
+    line("cosine", lr::Cosine{.base = 0.1f, .total = 100, .min = 0.001f});
+    return 0;
+  }
   try {
     if (which == "mlp") return run<Mlp>(cmd, argv + 3, argc - 3);
     if (which == "lenet") return run<LeNet>(cmd, argv + 3, argc - 3);

@@ -122,7 +122,22 @@ for name, (make, shape) in NETS.items():
     check(meta.get("ctnn.network") == ctnn_torch.ctnn_type(back, shape) and meta.get("ctnn.format_version") == "1",
           f"{name}: ctnn's metadata names the network and format version")
 
-# 5. Modules ctnn has no layer for are a clear error naming the module.
+# 5. Learning-rate schedules: ctnn's against PyTorch's over 100 steps.
+ours = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in tool("schedules", "all").splitlines()}
+for name, make in (("onecycle", lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=100)),
+                   ("step", lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=10, gamma=0.5)),
+                   ("cosine", lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=100, eta_min=0.001))):
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+    sched = make(opt)
+    theirs = []
+    for _ in range(100):
+        theirs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    err = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(ours[name], theirs))
+    check(err <= 1e-5, f"lr schedule {name}: ctnn = PyTorch over 100 steps, max relative error {err:.1e}")
+
+# 6. Modules ctnn has no layer for are a clear error naming the module.
 for model, shape, expect in (
         (nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3)), (4,), "module 1 (BatchNorm1d"),
         (nn.Sequential(nn.Linear(4, 3, bias=False)), (4,), "always has a bias"),
