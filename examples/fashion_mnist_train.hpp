@@ -13,6 +13,7 @@
 #include <span>
 #include <vector>
 
+#include <ctnn/data/loader.hpp>
 #include <ctnn/io/checkpoint.hpp>
 
 #include "fashion_mnist_common.hpp"
@@ -45,9 +46,14 @@ int run_training(const Options& o, const io::FashionMnist& data, NetT& net, Step
     std::fprintf(stderr, "error: %zu training samples are fewer than one batch of %zu\n", n, B);
     return 1;
   }
-  std::vector<std::uint32_t> order(n);
-  std::iota(order.begin(), order.end(), 0u);
-  Rng shuffle_rng(o.seed ^ 0x5DEECE66Dull);
+  // A stepper that can gather the shuffled rows itself (DataParallel: each worker its own
+  // chunks) is handed the row indices; otherwise the loader copies each batch together.
+  constexpr bool gathers = requires(std::span<const std::uint32_t> r) {
+    trainer.step_rows(data.train.images, data.train.labels, r);
+  };
+  data::Loader<B, std::uint8_t> loader(
+      {std::span<const float>(data.train.images.data(), n * 784), std::span<const std::uint8_t>(data.train.labels.data(), n), 784},
+      {.seed = o.seed ^ 0x5DEECE66Dull, .gather = !gathers, .prefetch = !gathers});
   int first_epoch = 1;
   if (o.resume) {  // everything that decides the rest of the run comes back from the file
     const io::TrainingPosition pos = io::load_checkpoint(trainer, o.checkpoint);
@@ -62,8 +68,7 @@ int run_training(const Options& o, const io::FashionMnist& data, NetT& net, Step
         std::printf("note: the checkpoint was written with --%s %s, this run has %s; the run will differ from one "
                     "never stopped\n", key, pos.extra.at(key).c_str(), now.c_str());
     }
-    order = pos.order;
-    shuffle_rng = Rng::from_state(pos.rng);
+    loader.restore(pos.epoch, pos.rng, pos.order);
     first_epoch = static_cast<int>(pos.epoch) + 1;
     std::printf("resumed from %s after epoch %llu (step %zu)\n", o.checkpoint.c_str(),
                 static_cast<unsigned long long>(pos.epoch), trainer.steps());
@@ -81,38 +86,25 @@ int run_training(const Options& o, const io::FashionMnist& data, NetT& net, Step
   std::printf("training %zu samples (%zu steps of %zu, %zu left over per epoch), testing %zu\n", n, steps, B,
               n - steps * B, data.test.count);
 
-  std::vector<float> xb(B * 784);
-  std::vector<std::uint8_t> yb(B);
   double train_seconds = 0, test_acc = 0;
   const float base_lr = trainer.optimizer().options().lr;
   const std::size_t total_steps = steps * static_cast<std::size_t>(o.epochs);
 
   for (int epoch = first_epoch; epoch <= o.epochs; ++epoch) {
-    for (std::size_t k = n - 1; k > 0; --k) std::swap(order[k], order[shuffle_rng.below(k + 1)]);
     const auto t0 = train_detail::Clock::now();
     double loss_sum = 0;
     std::size_t correct = 0;
-    // A stepper that can gather the shuffled rows itself (DataParallel: each worker its own
-    // chunks) is handed the row indices; otherwise the batch is copied here.
-    constexpr bool gathers = requires(std::span<const std::uint32_t> r) {
-      trainer.step_rows(data.train.images, data.train.labels, r);
-    };
-    for (std::size_t s = 0; s < steps; ++s) {
-      const std::span<const std::uint32_t> rows(order.data() + s * B, B);
-      for (std::size_t k = 0; k < B; ++k) {
-        const std::uint32_t i = rows[k];
-        if constexpr (!gathers) std::copy_n(data.train.images.data() + std::size_t{i} * 784, 784, xb.data() + k * 784);
-        yb[k] = data.train.labels[i];
-      }
+    while (const auto batch = loader.next()) {
       trainer.optimizer().options().lr = scheduled_lr(o, base_lr, trainer.steps(), total_steps);
       float loss;
       if constexpr (gathers)
-        loss = trainer.step_rows(data.train.images, data.train.labels, rows);
+        loss = trainer.step_rows(data.train.images, data.train.labels, batch->rows);
       else
-        loss = trainer.step(xb, yb);
+        loss = trainer.step(batch->inputs, batch->targets);
       loss_sum += loss;
       const auto out = trainer.outputs();
-      for (std::size_t k = 0; k < B; ++k) correct += argmax(out.data() + k * 10, 10) == yb[k];
+      for (std::size_t k = 0; k < batch->count; ++k) correct += argmax(out.data() + k * 10, 10) == data.train.labels[batch->rows[k]];
+      const std::size_t s = batch->index;
       if (tty && (s % 20 == 0 || s + 1 == steps)) train_detail::progress(s + 1, steps, static_cast<float>(loss_sum / static_cast<double>(s + 1)));
     }
     const double secs = train_detail::seconds_since(t0);
@@ -124,7 +116,8 @@ int run_training(const Options& o, const io::FashionMnist& data, NetT& net, Step
     if (tty) std::printf("\r%*s\r", 60, "");
     if (!o.checkpoint.empty())  // before the epoch's line: once it is printed, the checkpoint is on disk
       io::save_checkpoint(trainer,
-                          {.epoch = static_cast<std::uint64_t>(epoch), .rng = shuffle_rng.state(), .order = order,
+                          {.epoch = static_cast<std::uint64_t>(epoch), .rng = loader.rng_state(),
+                           .order = std::vector<std::uint32_t>(loader.order().begin(), loader.order().end()),
                            .extra = {{"epochs", std::to_string(o.epochs)}, {"seed", std::to_string(o.seed)},
                                      {"schedule", o.schedule}}},
                           o.checkpoint);

@@ -30,6 +30,7 @@
 #include "network/predictor.hpp"
 #include "network/summary.hpp"
 #include "network/trainer.hpp"
+#include "data/loader.hpp"
 #include "optimizers/adam.hpp"
 #include "optimizers/lr_schedule.hpp"
 #include "optimizers/sgd.hpp"

@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "../activations/softmax.hpp"
 #include "../backends/backend_concepts.hpp"
@@ -73,7 +74,9 @@ class Trainer {
 
   /**
    * @brief One training step on a batch: `inputs` holds B samples (B·input_size floats),
-   * `targets` B labels (classification) or B·output_size values (regression).
+   * `targets` B labels (classification) or B·output_size values (regression). A data set's
+   * last batch may hold fewer samples (n < B): the loss and the gradients are then the mean
+   * over those n alone.
    * @return the batch-mean loss before the update.
    * @throws ctnn::Error on a size mismatch, an invalid label, or a non-finite loss or
    * gradient (then the parameters are left as they were).
@@ -100,9 +103,9 @@ class Trainer {
   std::span<const float> gradients() const noexcept { return grads_.span(); }  ///< last step's gradients
   O& optimizer() noexcept { return opt_; }
   NetT& net() noexcept { return net_; }
-  /// The network's outputs for the last batch (B·output_size values), before the update.
+  /// The network's outputs for the last batch (n·output_size values for its n samples), before the update.
   std::span<const float> outputs() const noexcept {
-    return {acts_.data() + NetT::activation_offsets[NetT::layer_count - 1] * batch, out_n * batch};
+    return {acts_.data() + NetT::activation_offsets[NetT::layer_count - 1] * batch, out_n * partial_};
   }
 
  private:
@@ -116,16 +119,25 @@ class Trainer {
   /// Validates, then forward, loss and backward into the gradient block; no NaN check.
   template <class Tt>
   float compute_impl(std::span<const float> inputs, std::span<const Tt> targets, GradientReady ready = {}) {
-    if (inputs.size() != batch * NetT::input_size)
+    constexpr std::size_t per = L::template targets_per_sample<out_n>;
+    const std::size_t n = inputs.size() / NetT::input_size;  // B, or fewer for a data set's last batch
+    if (inputs.size() % NetT::input_size != 0 || n == 0 || n > batch)
       detail::raise("ctnn::Trainer::step: expected " + std::to_string(batch * NetT::input_size) +
                     " input values (batch " + std::to_string(batch) + " x " + std::to_string(NetT::input_size) +
-                    "), got " + std::to_string(inputs.size()));
-    if (targets.size() != targets_per_batch)
-      detail::raise("ctnn::Trainer::step: expected " + std::to_string(targets_per_batch) + " targets, got " +
-                    std::to_string(targets.size()));
-    if (!L::template valid_targets<out_n, batch>(targets.data()))
-      detail::raise("ctnn::Trainer::step: a label at step " + std::to_string(steps_) +
-                    " is outside [0, " + std::to_string(out_n) + ")");
+                    ", or fewer whole samples for a last partial batch), got " + std::to_string(inputs.size()));
+    if (targets.size() != n * per)
+      detail::raise("ctnn::Trainer::step: expected " + std::to_string(n * per) + " targets for " + std::to_string(n) +
+                    " samples, got " + std::to_string(targets.size()));
+    for (std::size_t s = 0; s < n; ++s)
+      if (!L::template valid_targets<out_n, 1>(targets.data() + s * per))
+        detail::raise("ctnn::Trainer::step: a label at step " + std::to_string(steps_) + " is outside [0, " +
+                      std::to_string(out_n) + ")");
+    if (n < batch) {  // pad with zero samples whose gradients are zeroed below
+      pad_.assign(batch * NetT::input_size, 0.0f);
+      std::copy(inputs.begin(), inputs.end(), pad_.begin());
+      inputs = std::span<const float>(pad_.data(), pad_.size());
+    }
+    partial_ = n;
 
     std::fill_n(grads_.data(), grads_.size(), 0.0f);
     const float* p = net_.params().data();
@@ -142,7 +154,19 @@ class Trainer {
     else
       forward_pass_saving<NetT, batch>(Be{}, p, inputs.data(), acts_.data(), ctx);
     const float* out = acts_.data() + NetT::activation_offsets[NetT::layer_count - 1] * batch;
-    const float loss = detail::loss_value_and_gradient<L, Be, out_n, batch>(out, targets.data(), dout_.data());
+    float loss;
+    if (n == batch) {
+      loss = detail::loss_value_and_gradient<L, Be, out_n, batch>(out, targets.data(), dout_.data());
+    } else {  // the mean over the n real samples; the padded ones get no gradient
+      std::fill_n(dout_.data(), dout_.size(), 0.0f);
+      double total = 0;
+      for (std::size_t s = 0; s < n; ++s)
+        total += L::template value_and_gradient<out_n, 1>(out + s * out_n, targets.data() + s * per,
+                                                          dout_.data() + s * out_n);
+      const float inv = 1.0f / static_cast<float>(n);
+      for (std::size_t k = 0; k < n * out_n; ++k) dout_.data()[k] *= inv;
+      loss = static_cast<float>(total / static_cast<double>(n));
+    }
     if constexpr (SimdBackend<Be>)
       fused_backward_pass<NetT, batch>(Be{}, p, inputs.data(), acts_.data(), dout_.data(), grads_.data(), s0, s1,
                                        ctx.scratch, ctx);
@@ -201,6 +225,8 @@ class Trainer {
   std::uint64_t seed_;
   O opt_;
   AlignedBuffer grads_, state_, acts_, dout_, scratch_;
+  std::vector<float> pad_;  ///< a partial batch padded to B (allocated on the first one)
+  std::size_t partial_ = batch;
   std::size_t steps_ = 0;
 };
 
