@@ -48,11 +48,11 @@ int run(const Options& o, const io::FashionMnist& data, const mpi::Environment& 
       std::printf("overlap: the exact all-reduce in %zu buckets of %zu KiB (MPI_Iallreduce)\n", trainer.buckets(),
                   Strategy::bucket_floats * sizeof(float) / 1024);
   }
-  std::vector<std::uint32_t> order(hi - lo);
-  std::iota(order.begin(), order.end(), static_cast<std::uint32_t>(lo));
-  std::vector<float> xb(local_batch * 784);
-  std::vector<std::uint8_t> yb(local_batch);
-  Rng shuffle(o.seed ^ (0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(env.rank() + 1)));
+  // This rank's shard, shuffled with a generator of its own (rows count from the shard's start).
+  data::Loader<local_batch, std::uint8_t> loader(
+      {std::span<const float>(data.train.images.data() + lo * 784, (hi - lo) * 784),
+       std::span<const std::uint8_t>(data.train.labels.data() + lo, hi - lo), 784},
+      {.seed = o.seed ^ (0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(env.rank() + 1)), .prefetch = true});
   const float base_lr = trainer.optimizer().options().lr;
   double seconds = 0, test_acc = 0;
   int first_epoch = 1;
@@ -66,10 +66,9 @@ int run(const Options& o, const io::FashionMnist& data, const mpi::Environment& 
   if constexpr (Dt::replicated) {
     if (o.resume) {  // every rank reads the file; each gets its own shard order and generator back
       const io::TrainingPosition pos = mpi::load_checkpoint(trainer, o.checkpoint);
-      if (pos.order.size() != order.size())
+      if (pos.order.size() != loader.size())
         ctnn::detail::raise("'" + o.checkpoint + "' holds another shard size (another --limit or rank count)");
-      order = pos.order;
-      shuffle = Rng::from_state(pos.rng);
+      loader.restore(pos.epoch, pos.rng, pos.order);
       first_epoch = static_cast<int>(pos.epoch) + 1;
       if (env.rank() == 0)
         std::printf("resumed from %s after epoch %llu (step %zu)\n", o.checkpoint.c_str(),
@@ -77,24 +76,23 @@ int run(const Options& o, const io::FashionMnist& data, const mpi::Environment& 
     }
   }
   for (int epoch = first_epoch; epoch <= o.epochs; ++epoch) {
-    for (std::size_t k = order.size() - 1; k > 0; --k) std::swap(order[k], order[shuffle.below(k + 1)]);
     const auto t0 = Clock::now();
     double loss_sum = 0;
-    for (std::size_t s = 0; s < steps; ++s) {
-      for (std::size_t k = 0; k < local_batch; ++k) {
-        const std::uint32_t i = order[s * local_batch + k];
-        std::copy_n(data.train.images.data() + std::size_t{i} * 784, 784, xb.data() + k * 784);
-        yb[k] = data.train.labels[i];
-      }
+    for (std::size_t s = 0; s < steps; ++s) {  // the same count on every rank (shards differ by one at most)
+      const auto b = loader.next();
       trainer.optimizer().options().lr =
           scheduled_lr(o, base_lr, trainer.local().steps(), steps * static_cast<std::size_t>(o.epochs));
-      loss_sum += trainer.step(xb, yb);
+      loss_sum += trainer.step(b->inputs, b->targets);
     }
+    while (loader.next()) {
+    }  // a shard one sample longer may hold one batch more: drop it, as before
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     seconds += secs;
     if constexpr (Dt::replicated)
       if (!o.checkpoint.empty())  // collective; rank 0 writes, before its epoch line
-        mpi::save_checkpoint(trainer, {.epoch = static_cast<std::uint64_t>(epoch), .rng = shuffle.state(), .order = order},
+        mpi::save_checkpoint(trainer,
+                             {.epoch = static_cast<std::uint64_t>(epoch), .rng = loader.rng_state(),
+                              .order = std::vector<std::uint32_t>(loader.order().begin(), loader.order().end())},
                              o.checkpoint);
     if (env.rank() == 0) {
       test_acc = accuracy<256>(*net, std::span<const float>(data.test.images), std::span<const std::uint8_t>(data.test.labels));

@@ -38,27 +38,19 @@ int run(const Options& o, const io::FashionMnist& data) {
     std::fprintf(stderr, "error: %zu training samples are fewer than one batch of %zu\n", n, batch);
     return 1;
   }
-  std::vector<std::uint32_t> order(n);
-  std::iota(order.begin(), order.end(), 0u);
-  std::vector<float> xb(batch * 784);
-  std::vector<std::uint8_t> yb(batch);
-  Rng shuffle(o.seed ^ 0x5DEECE66Dull);
+  data::Loader<batch, std::uint8_t> loader(
+      {std::span<const float>(data.train.images.data(), n * 784), std::span<const std::uint8_t>(data.train.labels.data(), n), 784},
+      {.seed = o.seed ^ 0x5DEECE66Dull});
   const float base_lr = trainer.optimizer().options().lr;
   double seconds = 0, test_acc = 0;
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
-    for (std::size_t k = n - 1; k > 0; --k) std::swap(order[k], order[shuffle.below(k + 1)]);
     std::array<double, TwoCores::stage_count> busy{};
     double loss_sum = 0;
     const auto t0 = Clock::now();
-    for (std::size_t s = 0; s < steps; ++s) {
-      for (std::size_t k = 0; k < batch; ++k) {
-        const std::uint32_t i = order[s * batch + k];
-        std::copy_n(data.train.images.data() + std::size_t{i} * 784, 784, xb.data() + k * 784);
-        yb[k] = data.train.labels[i];
-      }
+    while (const auto b = loader.next()) {
       trainer.optimizer().options().lr =
           scheduled_lr(o, base_lr, trainer.steps(), steps * static_cast<std::size_t>(o.epochs));
-      loss_sum += trainer.step(xb, yb);
+      loss_sum += trainer.step(b->inputs, b->targets);
       const auto st = trainer.stage_stats();
       for (std::size_t k = 0; k < st.size(); ++k) busy[k] += st[k].busy_seconds;
     }
