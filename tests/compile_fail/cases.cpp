@@ -2,6 +2,7 @@
 // tests/CMakeLists.txt lists the message each must print. With no case it compiles.
 #include <ctnn/ctnn.hpp>
 #include <ctnn/backends/cuda/mlp_spec.hpp>
+#include <ctnn/parallel/data_parallel.hpp>
 #include <ctnn/parallel/partition.hpp>
 
 #include <vector>
@@ -41,6 +42,16 @@ Trainer<N, loss::MSE, optim::SGD, Batch<2>> trainer{net};
 std::vector<float> x(8);
 std::vector<int> t(6);
 float l = trainer.step(x, t);
+#elif defined(CTNN_CASE_unknown_optimizer_option)
+// momentum is SGD's, not Adam's.
+using N = Net<Input<4>, Dense<3>>;
+N net;
+Trainer<N, loss::MSE, optim::Adam, Batch<2>> trainer{net, {.lr = 1e-3f, .momentum = 0.9f}};
+#elif defined(CTNN_CASE_unknown_optimizer_option_data_parallel)
+using N = Net<Input<4>, Dense<3>>;
+using T = Trainer<N, loss::MSE, optim::SGD, Batch<4>>;
+N net;
+DataParallel<T, Threads<2>> dp{net, {.lr = 1e-3f, .beta1 = 0.9f}};
 #elif defined(CTNN_CASE_forward_wrong_extent)
 // Net::forward takes exactly input_size floats.
 using N = Net<Input<784>, Dense<3>>;

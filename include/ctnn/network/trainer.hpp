@@ -71,6 +71,11 @@ class Trainer {
         acts_(NetT::activation_count * batch),
         dout_(out_n * batch),
         scratch_(2 * NetT::max_width * batch + extra_scratch) {}
+  /// Options naming something `O::Options` lacks: one readable error (see `reject_options`).
+  template <class Unused = void>
+  Trainer(NetT& net, detail::AnyOptimizerOptions, std::uint64_t = 0) : Trainer(net) {
+    detail::reject_options<O, Unused>();
+  }
 
   /**
    * @brief One training step on a batch: `inputs` holds B samples (B·input_size floats),

@@ -164,6 +164,13 @@ class DataParallel {
    * @param threads workers (1..chunks); `Threads<N>` with N > 0 fixes it at compile time.
    * @throws ctnn::Error if the count is 0 or more than the chunks.
    */
+  /// Options naming something `O::Options` lacks: one readable error (see `reject_options`).
+  template <class Unused = void>
+  DataParallel(NetT& net, detail::AnyOptimizerOptions, std::size_t threads = ThreadsT::count, std::uint64_t seed = 0)
+      : DataParallel(net, typename O::Options{}, threads, seed) {
+    detail::reject_options<O, Unused>();
+  }
+
   explicit DataParallel(NetT& net, typename O::Options opts = {}, std::size_t threads = ThreadsT::count,
                         std::uint64_t seed = 0)
       : net_(net),

@@ -285,6 +285,13 @@ class DistributedTrainer<NetT, L, O, Batch<B>, Be, Strategy> {
   static constexpr std::uint64_t signature_value =
       detail::mix(signature<NetT, B, O::state_blocks>(), detail::strategy_code<Strategy>());
 
+  /// Options naming something `O::Options` lacks: one readable error (see `reject_options`).
+  template <class Unused = void>
+  DistributedTrainer(NetT& net, ctnn::detail::AnyOptimizerOptions, MPI_Comm comm = MPI_COMM_WORLD, std::uint64_t seed = 0)
+      : DistributedTrainer(net, typename O::Options{}, comm, seed) {
+    ctnn::detail::reject_options<O, Unused>();
+  }
+
   /**
    * @brief Checks that every rank runs the same network (raises ctnn::Error on every rank
    * if not) and copies rank 0's parameters to all.
