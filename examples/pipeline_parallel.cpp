@@ -75,6 +75,11 @@ int main(int argc, char** argv) {
   CLI::App app{"Train a deep MLP on Fashion-MNIST through a 2-stage pipeline (one stage per core)", "pipeline_parallel"};
   add_common_options(app, o);
   if (const auto rc = parse(app, argc, argv)) return *rc;
+  if (!o.checkpoint.empty()) {
+    std::fprintf(stderr, "error: --checkpoint: ctnn::PipelineTrainer has no checkpoints yet (ctnn::Trainer, "
+                         "ctnn::DataParallel and ctnn::mpi::DistributedTrainer do: see fashion_mnist_mlp)\n");
+    return 2;
+  }
   if (o.backend != "simd") {
     std::fprintf(stderr, "error: the pipeline example runs the SIMD backend only\n");
     return 2;
