@@ -183,7 +183,8 @@ class Loader {
     if (worker_.joinable() && batches_per_epoch() > 0) request(0);
   }
 
-  void fill(Buffer& b, std::size_t k) {
+  /// Copies batch k's samples into `b` (on the caller's thread or the worker's).
+  void gather(Buffer& b, std::size_t k) const {
     const std::size_t first = k * B, count = std::min(B, n_ - first);
     const std::size_t f = ds_.features, tp = ds_.targets_per_sample;
     for (std::size_t s = 0; s < count; ++s) {
@@ -191,6 +192,9 @@ class Loader {
       std::copy_n(ds_.inputs.data() + row * f, f, b.x.data() + s * f);
       std::copy_n(ds_.targets.data() + row * tp, tp, b.t.data() + s * tp);
     }
+  }
+  void fill(Buffer& b, std::size_t k) {
+    gather(b, k);
     b.ready_batch = k;
   }
 
@@ -216,13 +220,7 @@ class Loader {
       const std::size_t k = requested_;
       lock.unlock();
       Buffer& b = buf_[k % 2];
-      const std::size_t first = k * B, count = std::min(B, n_ - first);
-      const std::size_t f = ds_.features, tp = ds_.targets_per_sample;
-      for (std::size_t s = 0; s < count; ++s) {
-        const std::size_t row = order_[first + s];
-        std::copy_n(ds_.inputs.data() + row * f, f, b.x.data() + s * f);
-        std::copy_n(ds_.targets.data() + row * tp, tp, b.t.data() + s * tp);
-      }
+      gather(b, k);
       lock.lock();
       b.ready_batch = k;
       busy_ = false;
