@@ -78,7 +78,8 @@ void save_checkpoint(D& dt, const io::TrainingPosition& pos, const std::string& 
     all.extra["mpi.ranks"] = std::to_string(size);
     std::string sizes;
     for (int r = 0; r < size; ++r) {
-      sizes += (r ? "," : "") + std::to_string(counts[std::size_t(r)]);
+      if (r) sizes += ',';
+      sizes += std::to_string(counts[std::size_t(r)]);
       all.extra["mpi.rng." + std::to_string(r)] = detail::rng_text(rngs.data() + 5 * r);
     }
     all.extra["mpi.order_sizes"] = sizes;
