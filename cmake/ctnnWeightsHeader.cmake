@@ -41,6 +41,7 @@ function(ctnn_weights_header target)
   if(NOT TARGET ${gen})
     add_executable(${gen} EXCLUDE_FROM_ALL ${CMAKE_CURRENT_BINARY_DIR}/${gen}.cpp)
     target_link_libraries(${gen} PRIVATE ctnn::io)
+    target_compile_definitions(${gen} PRIVATE CTNN_NO_ISA_MESSAGE)  # it converts files: no kernel speed needed
   endif()
   add_custom_command(OUTPUT ${ARG_OUTPUT}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
