@@ -17,4 +17,8 @@ execute_process(COMMAND ${SIZE} -A ${EXE} OUTPUT_VARIABLE sections COMMAND_ERROR
 string(REGEX MATCH "\\.rodata +[0-9]+" rodata "${sections}")
 string(REGEX MATCH "\n\\.data +[0-9]+" data "${sections}")
 string(REGEX MATCH "\\.bss +[0-9]+" bss "${sections}")
+string(STRIP "${data}" data)
+foreach(v rodata data bss)
+  string(REGEX REPLACE " +" " " ${v} "${${v}}")
+endforeach()
 message(STATUS "sections: ${rodata}; ${data}; ${bss}")
