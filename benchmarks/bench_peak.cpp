@@ -270,8 +270,7 @@ BENCHMARK(barrier_step)->Name("Machine/barrier_step/two_threads")->UseManualTime
 // reads, its half of the input features), on core 0 alone and on both cores at once, each
 // its own rows, starting together. The rows miss every cache, so the time is how fast one
 // core can have lines in flight, not the bandwidth: 64 half-rows taking half the time of 64
-// whole rows, on each core beside the other, means the fetch itself halves with two threads
-// (docs/w6_measurements.md, "W6 in session 10").
+// whole rows, on each core beside the other, means the fetch itself halves with two threads.
 #include <array>
 #include <random>
 namespace {
@@ -353,7 +352,7 @@ BENCHMARK(random_rows<row_len / 2, true>)->Name("Machine/random_rows/64_half_row
 // The kinds are taken in turn, 8 steps each, within every iteration (the host's state
 // changes within seconds). Time: the row split's step. Counters: the one-thread steps on
 // each core, the column split's step, and the row split's speed-up against the faster and
-// the slower core (docs/w6_measurements.md, "W6 in session 13").
+// the slower core (docs/parallelism.md, "Performance notes").
 namespace {
 class FirstLayer {
  public:

@@ -153,7 +153,7 @@ def main():
         notes.append(f"- Machine/core_to_core/latency: a cache line's round trip between the two cores took "
                      f"{fmt_time(trip['ns'])}, so the host had the two vCPUs {where} in this run (~100 ns near, "
                      f"~450 ns far; it moves them within minutes). W6's 2-thread rows depend on it: near, the epoch "
-                     f"runs ~10% faster (docs/w6_measurements.md, \"W6 in session 10\").")
+                     f"runs ~10% faster (docs/parallelism.md, \"Performance notes\").")
     adds = workloads.get("Machine/dependent_adds", {})
     if "alone" in adds and "beside_fma_on_other_core" in adds:
         alone, beside = adds["alone"]["ns"], adds["beside_fma_on_other_core"]["ns"]

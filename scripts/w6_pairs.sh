@@ -6,14 +6,14 @@
 # (build/benchmarks, by scripts/test.sh or scripts/benchmarks.sh), each pair is followed by
 # the Machine/barrier_step probe: how much faster than one core the host let two threads run
 # a step of the same shape made of pure arithmetic, just after the pair (near 2 when the
-# host is calm; it changes within seconds; docs/w6_measurements.md, "W6 in session 8"), with
+# host is calm; it changes within seconds), with
 # its one-thread step on each core (the two vCPUs do not always run at the same speed, and
-# the faster one changes; the one-thread epoch runs unpinned, wherever the scheduler puts it;
-# "W6 in session 13"), and
+# the faster one changes; the one-thread epoch runs unpinned, wherever the scheduler puts it), and
 # the Machine/core_to_core/latency probe: a cache line's round trip between the two cores,
 # which says where the host has put the two vCPUs — near each other (~100 ns) or far apart
 # (~450 ns), a placement that changes every few minutes and moves the two-thread epoch by
-# ~10% ("W6 in session 10"); the summary gives the median in each placement beside the whole.
+# ~10% (docs/parallelism.md, "Performance notes"); the summary gives the median in each
+# placement beside the whole.
 #   bash scripts/w6_pairs.sh [PAIRS (default 8)] [extra example arguments...]
 # W6_BASELINE=dp compares against ctnn::DataParallel on one thread (--threads 1
 # --data-parallel: the same engine and weights) instead of ctnn::Trainer.

@@ -207,8 +207,8 @@ class DataParallel {
         // then b1, then W2's rows, and a core's hardware prefetcher reads on past the end of
         // the rows it streams. This way the last worker's W1 rows are followed by its own
         // W2 rows, and the first worker's W2 rows by its own third node, instead of lines
-        // the other core must take back before each write (docs/w6_measurements.md,
-        // session 12). The same groups are computed, so the same bits.
+        // the other core must take back before each write (docs/parallelism.md, section A).
+        // The same groups are computed, so the same bits.
         me.hid_begin = share(threads_ - 1 - w, threads_, groups);
         me.hid_end = share(threads_ - w, threads_, groups);
         me.range[0] = {group_row(me.group_begin) * first_out, group_row(me.group_end) * first_out};
