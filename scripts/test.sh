@@ -28,8 +28,8 @@ ctest --test-dir build-avx2 --output-on-failure -j "$(nproc)" -R 'Simd|Predictor
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
   -DCMAKE_CXX_FLAGS="-fsanitize=thread" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
   -DCTNN_BUILD_EXAMPLES=OFF -DCTNN_BUILD_BENCHMARKS=OFF -DCTNN_WITH_CUDA=OFF
-cmake --build build-tsan --target test_pipeline test_data_parallel test_threading test_loader
-for t in test_pipeline test_data_parallel test_threading test_loader; do
+cmake --build build-tsan --target test_pipeline test_data_parallel test_data_parallel_errors test_threading test_loader
+for t in test_pipeline test_data_parallel test_data_parallel_errors test_threading test_loader; do
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" setarch "$(uname -m)" -R "build-tsan/tests/$t"
 done
 
