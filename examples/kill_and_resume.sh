@@ -22,9 +22,9 @@ until grep -q 'epoch  2/4' "$work/killed.txt"; do
   if ! kill -0 "$pid" 2>/dev/null; then
     echo "FAIL: the run ended before epoch 2 was done:" && cat "$work/killed.txt" && exit 1
   fi
-  sleep 0.02
+  sleep 0.01
 done
-sleep 0.1  # into epoch 3
+sleep 0.05  # into epoch 3 (its checkpoint is written before its line is printed)
 pkill -KILL -f -- "$work/run.ckpt" || true  # every process of this run (the launcher and all ranks)
 wait "$pid" && { echo "FAIL: the run was not killed"; exit 1; } || true
 if grep -q 'epoch  3/4' "$work/killed.txt"; then
