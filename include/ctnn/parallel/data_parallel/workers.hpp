@@ -1,0 +1,104 @@
+#pragma once
+/**
+ * @file workers.hpp
+ * @brief `DataParallel`'s per-thread state (`Worker`: its ranges, row groups, optimizer
+ * copies and scratch) and the constructor that deals the work out. Included by
+ * `data_parallel.hpp`.
+ */
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "../../backends/simd/activations.hpp"
+#include "../../backends/simd/dense.hpp"
+#include "../../backends/simd/gemm.hpp"
+#include "../../detail/finite.hpp"
+#include "../data_parallel.hpp"
+
+CTNN_BEGIN_NAMESPACE
+
+template <class TrainerT, class ThreadsT, class ChunksT>
+struct DataParallel<TrainerT, ThreadsT, ChunksT>::Worker {
+  explicit Worker(typename O::Options o) : opt{O(o), O(o)} {}
+  std::array<O, 2> opt;  ///< one per range, so each steps once per step (Adam's count)
+  AlignedBuffer scratch{split_mlp ? 0 : 2 * NetT::max_width * chunk + extra};
+  AlignedBuffer wt{SimdBackend<Be> && !split_mlp ? NetT::param_count : 0};  ///< Wᵀ of Dense layers, refreshed every step
+  /// Parameters this worker updates: [0] first-layer weight rows it computed itself
+  /// (split_first), [1] a slice of the others, which it first sums over the chunks.
+  std::array<Range, 2> range{};
+  std::size_t group_begin = 0, group_end = 0;  ///< first-layer row groups it owns
+  std::size_t hid_begin = 0, hid_end = 0;      ///< split_mlp: second-node row groups it owns
+  std::uint32_t x_bits = 0;  ///< max |x| (as bits) over its rows of the batch's inputs
+  std::size_t bad = no_bad;        ///< first non-finite gradient in the range
+  // split_mlp: what every worker computes for the whole batch, each its own copy (the
+  // first node's output in the columns its groups read, the second node's output and
+  // gradient, the logits and theirs, db2 and db3), and Wᵀ of its rows of the second
+  // node and of the whole third.
+  static constexpr std::size_t h_n = split_mlp ? batch * first_out : 0, m_n = split_mlp ? batch * mid : 0,
+                               o_n = split_mlp ? batch * out_n : 0;
+  AlignedBuffer h1{h_n}, z1{if_needs_input<Act0>(h_n)};  ///< only its row groups' columns
+  AlignedBuffer h2{m_n}, z2{if_needs_input<Act1>(m_n)}, dz2{m_n};
+  AlignedBuffer y3{o_n}, z3{if_needs_input<Act2>(o_n)}, dz3{o_n}, db{split_mlp ? mid + out_n : 0};
+  AlignedBuffer wt2{split_mlp ? mid * first_out : 0}, wt3{split_mlp ? out_n * mid : 0};
+  std::unique_ptr<std::byte[]> targets{split_mlp ? new std::byte[batch * targets_per_sample * sizeof(std::uint64_t)] : nullptr};
+  std::array<double, chunks> loss{};
+};
+
+template <class TrainerT, class ThreadsT, class ChunksT>
+DataParallel<TrainerT, ThreadsT, ChunksT>::DataParallel(NetT& net, typename O::Options opts, std::size_t threads,
+                      std::uint64_t seed)
+    : net_(net),
+      opt_(opts),
+      seed_(seed),
+      threads_(threads),
+      chunk_grads_(split_mlp ? 0 : chunks * NetT::param_count),
+      grad_(NetT::param_count),
+      state_(O::state_blocks * NetT::param_count),
+      acts_(split_mlp ? 0 : chunks * NetT::activation_count * chunk),
+      dout_(split_mlp ? 0 : chunks * out_n * chunk),
+      y_(split_mlp ? 0 : batch * out_n),
+      dz_first_(split_first && !split_mlp ? batch * first_out : 0) {
+  static_assert(ThreadsT::count <= chunks, "ctnn::DataParallel: more threads than chunks; raise Chunks<C>");
+  if (threads_ == 0 || threads_ > chunks)
+    detail::raise("ctnn::DataParallel: thread count " + std::to_string(threads_) + " outside [1, " +
+                  std::to_string(chunks) + "] (the batch is cut into " + std::to_string(chunks) + " chunks)");
+  for (std::size_t w = 0; w < threads_; ++w) {
+    workers_.push_back(std::make_unique<Worker>(opts));
+    // Every range boundary is a multiple of 64 floats from the start of its part (or
+    // the part's end, the same for every thread count), so each element takes the same
+    // path through the vectorised update whatever the thread count: bit-identical.
+    Worker& me = *workers_[w];
+    auto slice = [&](std::size_t from, std::size_t to, std::size_t v) {
+      return v == threads_ ? to : std::min(to, from + ((to - from) * v / threads_ + 63) / 64 * 64);
+    };
+    if constexpr (split_first) {
+      // Whole groups of first-layer rows, and a slice of the rest of the block (34K
+      // floats of 235K for the Fashion-MNIST MLP).
+      me.group_begin = share(w, threads_, groups);
+      me.group_end = share(w + 1, threads_, groups);
+      // The second node's row groups go the other way round (worker w takes those of the
+      // first-layer groups of worker threads − 1 − w): the parameter block holds W1's rows,
+      // then b1, then W2's rows, and a core's hardware prefetcher reads on past the end of
+      // the rows it streams. This way the last worker's W1 rows are followed by its own
+      // W2 rows, and the first worker's W2 rows by its own third node, instead of lines
+      // the other core must take back before each write (docs/parallelism.md, section A).
+      // The same groups are computed, so the same bits.
+      me.hid_begin = share(threads_ - 1 - w, threads_, groups);
+      me.hid_end = share(threads_ - w, threads_, groups);
+      me.range[0] = {group_row(me.group_begin) * first_out, group_row(me.group_end) * first_out};
+      if constexpr (!split_mlp)  // the split MLP's workers update segments (for_each_mlp_segment)
+        me.range[1] = {slice(first_weights, NetT::param_count, w), slice(first_weights, NetT::param_count, w + 1)};
+    } else {
+      me.range[1] = {slice(0, NetT::param_count, w), slice(0, NetT::param_count, w + 1)};
+    }
+  }
+  barrier_ = std::make_unique<pipeline_detail::Barrier>(threads_);
+  crew_.start_pinned(threads_, [](std::size_t w) { return w; }, [this](std::size_t w, int) { work(w); });
+}
+
+CTNN_END_NAMESPACE
