@@ -12,6 +12,8 @@
 #include <ctnn/io.hpp>
 #include <ctnn/parallel/data_parallel.hpp>
 
+#include "error_of.hpp"
+
 using namespace ctnn;
 namespace fs = std::filesystem;
 
@@ -43,15 +45,6 @@ bool same(std::span<const float> a, std::span<const float> b) {
 }
 std::string path(const std::string& name) {
   return (fs::temp_directory_path() / ("ctnn_ckpt_" + std::to_string(::getpid()) + "_" + name)).string();
-}
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 }  // namespace
 

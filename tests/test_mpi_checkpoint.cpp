@@ -12,6 +12,8 @@
 #include <ctnn/ctnn.hpp>
 #include <ctnn/parallel/mpi/checkpoint.hpp>
 
+#include "error_of.hpp"
+
 using namespace ctnn;
 using Mlp = Net<Input<12>, Dense<16>, Tanh, Dense<4>>;
 using DT = mpi::DistributedTrainer<Mlp, loss::SoftmaxCrossEntropy, optim::Adam, Batch<4>, backend::native>;
@@ -39,15 +41,6 @@ void train(DT& t, int from, int to) {
 }
 bool same(const Mlp& a, const Mlp& b) {
   return std::memcmp(a.params().data(), b.params().data(), Mlp::param_count * sizeof(float)) == 0;
-}
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 }  // namespace
 

@@ -63,20 +63,16 @@ inline std::string hex64(std::uint64_t v) {
   return b;
 }
 
-/// A metadata entry as a number, or a clear error.
-inline std::uint64_t meta_u64(const std::map<std::string, std::string>& m, const std::string& key,
-                              const std::string& src, int base = 10) {
-  const auto it = m.find(key);
-  if (it == m.end()) ctnn::detail::raise("ctnn::io: checkpoint '" + src + "' lacks '" + key + "' in its metadata");
-  const std::string& s = it->second;
+/// `text` as a number in `base` (10 or 16), or a clear error naming `what` in `src`.
+inline std::uint64_t parse_u64(const std::string& text, int base, const std::string& what, const std::string& src) {
   std::uint64_t v = 0;
-  bool ok = !s.empty() && s.size() <= (base == 16 ? 16u : 20u);
-  for (char c : s) {
-    int d = c >= '0' && c <= '9' ? c - '0' : base == 16 && c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  bool ok = !text.empty() && text.size() <= (base == 16 ? 16u : 19u);
+  for (char c : text) {
+    const int d = c >= '0' && c <= '9' ? c - '0' : base == 16 && c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
     ok = ok && d >= 0;
     v = v * static_cast<std::uint64_t>(base) + static_cast<std::uint64_t>(d < 0 ? 0 : d);
   }
-  if (!ok) ctnn::detail::raise("ctnn::io: checkpoint '" + src + "' has '" + key + "' = '" + s + "', not a number");
+  if (!ok) ctnn::detail::raise("ctnn::io: checkpoint '" + src + "' has " + what + " = '" + text + "', not a number");
   return v;
 }
 
@@ -85,6 +81,29 @@ inline const std::string& meta_str(const std::map<std::string, std::string>& m, 
   const auto it = m.find(key);
   if (it == m.end()) ctnn::detail::raise("ctnn::io: checkpoint '" + src + "' lacks '" + key + "' in its metadata");
   return it->second;
+}
+
+/// A metadata entry as a decimal number, or a clear error.
+inline std::uint64_t meta_u64(const std::map<std::string, std::string>& m, const std::string& key,
+                              const std::string& src) {
+  return parse_u64(meta_str(m, key, src), 10, "'" + key + "'", src);
+}
+
+/// A generator's state as five hex words ("%016llx" each, space-separated), and back.
+inline std::string rng_text(const std::array<std::uint64_t, 5>& w) {
+  std::string s;
+  for (auto v : w) {
+    if (!s.empty()) s += ' ';
+    s += hex64(v);
+  }
+  return s;
+}
+inline std::array<std::uint64_t, 5> parse_rng(const std::string& text, const std::string& what, const std::string& src) {
+  if (text.size() != 5 * 16 + 4)
+    ctnn::detail::raise("ctnn::io: checkpoint '" + src + "' has a malformed " + what + ": '" + text + "'");
+  std::array<std::uint64_t, 5> w{};
+  for (std::size_t i = 0; i < 5; ++i) w[i] = parse_u64(text.substr(17 * i, 16), 16, what, src);
+  return w;
 }
 }  // namespace detail
 
@@ -106,12 +125,7 @@ std::vector<std::byte> checkpoint_bytes(T& trainer, const TrainingPosition& pos)
   meta["ctnn.steps"] = std::to_string(trainer.steps());
   meta["ctnn.epoch"] = std::to_string(pos.epoch);
   meta["ctnn.step_in_epoch"] = std::to_string(pos.step_in_epoch);
-  std::string rng;
-  for (auto w : pos.rng) {
-    if (!rng.empty()) rng += ' ';
-    rng += detail::hex64(w);
-  }
-  meta["ctnn.rng"] = rng;
+  meta["ctnn.rng"] = detail::rng_text(pos.rng);
   return encode_safetensors(tensors, meta);
 }
 
@@ -174,13 +188,7 @@ PreparedCheckpoint prepare_checkpoint(T& trainer, std::span<const std::byte> byt
   c.steps = static_cast<std::size_t>(detail::meta_u64(m, "ctnn.steps", source));
   pos.epoch = detail::meta_u64(m, "ctnn.epoch", source);
   pos.step_in_epoch = detail::meta_u64(m, "ctnn.step_in_epoch", source);
-  const std::string& rng = detail::meta_str(m, "ctnn.rng", source);
-  if (rng.size() != 5 * 16 + 4)
-    ctnn::detail::raise("ctnn::io: checkpoint '" + source + "' has a malformed 'ctnn.rng': '" + rng + "'");
-  for (std::size_t i = 0; i < 5; ++i) {
-    const std::map<std::string, std::string> word{{"w", rng.substr(17 * i, 16)}};
-    pos.rng[i] = detail::meta_u64(word, "w", source, 16);
-  }
+  pos.rng = detail::parse_rng(detail::meta_str(m, "ctnn.rng", source), "'ctnn.rng'", source);
   for (const auto& [k, v] : m)
     if (k.starts_with("extra.")) pos.extra[k.substr(6)] = v;
   return c;

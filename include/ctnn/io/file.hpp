@@ -34,6 +34,19 @@ struct Fd {
   }
 };
 
+/// Reads up to n bytes from `fd` at `dst` (fewer only at the end of the file).
+inline std::size_t read_up_to(int fd, std::byte* dst, std::size_t n, const std::string& path) {
+  std::size_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::read(fd, dst + got, n - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) ctnn::detail::raise("ctnn::io: reading '" + path + "' failed at byte " + std::to_string(got) + ": " + errno_text());
+    if (r == 0) break;
+    got += static_cast<std::size_t>(r);
+  }
+  return got;
+}
+
 /**
  * @brief Reads the whole of `path`.
  * @throws ctnn::Error if it is missing, not a regular file, larger than `limit` bytes,
@@ -50,15 +63,7 @@ inline std::vector<std::byte> read_file(const std::string& path, std::size_t lim
     ctnn::detail::raise("ctnn::io: '" + path + "' is " + std::to_string(size) + " bytes, more than any " + what +
                         " can be (" + std::to_string(limit) + ")");
   std::vector<std::byte> out(size);
-  std::size_t got = 0;
-  while (got < size) {
-    const ssize_t r = ::read(f.fd, out.data() + got, size - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) ctnn::detail::raise("ctnn::io: reading '" + path + "' failed at byte " + std::to_string(got) + ": " + errno_text());
-    if (r == 0) break;  // shrank while we read: what we have is what the file holds
-    got += static_cast<std::size_t>(r);
-  }
-  out.resize(got);
+  out.resize(read_up_to(f.fd, out.data(), size, path));  // a file that shrank holds what was read
   return out;
 }
 

@@ -33,8 +33,8 @@ namespace io {
 /// The largest JSON header ctnn reads (the reference implementation's limit too).
 inline constexpr std::size_t max_header_bytes = 100'000'000;
 
-/// The element types ctnn converts to float on load; it writes F32 (or BF16 on request).
-enum class Dtype { F32, F64, F16, BF16 };
+/// The element types ctnn writes (it reads F32, F64, F16 and BF16).
+enum class Dtype { F32, BF16 };
 
 /// One tensor as the header describes it; `begin`/`end` are offsets in the data section.
 struct TensorEntry {
@@ -271,8 +271,6 @@ class SafetensorsView {
       if (t.name == name) return &t;
     return nullptr;
   }
-  /// The raw bytes of a tensor.
-  std::span<const std::byte> bytes(const TensorEntry& t) const noexcept { return data_.subspan(t.begin, t.end - t.begin); }
 
   /**
    * @brief Converts tensor `t` (F32, F64, F16 or BF16) to float into `out` (its element count).
@@ -338,7 +336,6 @@ struct TensorToWrite {
 inline std::vector<std::byte> encode_safetensors(const std::vector<TensorToWrite>& tensors,
                                                  const std::map<std::string, std::string>& metadata,
                                                  Dtype dtype = Dtype::F32) {
-  if (dtype != Dtype::F32 && dtype != Dtype::BF16) ctnn::detail::raise("ctnn::io: ctnn writes F32 or BF16 only");
   const std::size_t esize = dtype == Dtype::F32 ? 4 : 2;
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;

@@ -139,21 +139,11 @@ inline std::map<std::string, std::string> read_metadata(const std::string& path)
   detail::Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (f.fd < 0) ctnn::detail::raise("ctnn::io: cannot open '" + path + "': " + detail::errno_text());
   std::vector<std::byte> head(8);
-  auto read_all = [&](std::byte* dst, std::size_t n) {
-    std::size_t got = 0;
-    while (got < n) {
-      const ssize_t r = ::read(f.fd, dst + got, n - got);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) break;
-      got += static_cast<std::size_t>(r);
-    }
-    return got;
-  };
-  head.resize(read_all(head.data(), 8));
+  head.resize(detail::read_up_to(f.fd, head.data(), 8, path));
   if (head.size() == 8) {
     const std::uint64_t n = std::min<std::uint64_t>(detail::load_le64(head.data()), max_header_bytes + 1);
     head.resize(8 + n);
-    head.resize(8 + read_all(head.data() + 8, n));
+    head.resize(8 + detail::read_up_to(f.fd, head.data() + 8, n, path));
   }
   return SafetensorsView::parse(head, path, /*check_data=*/false).metadata();
 }

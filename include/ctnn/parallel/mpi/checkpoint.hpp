@@ -8,6 +8,8 @@
  */
 #include <mpi.h>
 
+#include <algorithm>
+#include <array>
 #include <climits>
 #include <cstdint>
 #include <string>
@@ -38,14 +40,6 @@ inline std::uint64_t fnv(const void* p, std::size_t n, std::uint64_t h = 1469598
   return h;
 }
 
-inline std::string rng_text(const std::uint64_t* w) {
-  std::string s;
-  for (int i = 0; i < 5; ++i) {
-    if (i) s += ' ';
-    s += io::detail::hex64(w[i]);
-  }
-  return s;
-}
 }  // namespace detail
 
 /**
@@ -80,7 +74,9 @@ void save_checkpoint(D& dt, const io::TrainingPosition& pos, const std::string& 
     for (int r = 0; r < size; ++r) {
       if (r) sizes += ',';
       sizes += std::to_string(counts[std::size_t(r)]);
-      all.extra["mpi.rng." + std::to_string(r)] = detail::rng_text(rngs.data() + 5 * r);
+      std::array<std::uint64_t, 5> w;
+      std::copy_n(rngs.data() + 5 * r, 5, w.begin());
+      all.extra["mpi.rng." + std::to_string(r)] = io::detail::rng_text(w);
     }
     all.extra["mpi.order_sizes"] = sizes;
 #if CTNN_HAS_EXCEPTIONS
@@ -133,7 +129,8 @@ io::TrainingPosition load_checkpoint(D& dt, const std::string& path) {
     const std::string& list = list_it->second;
     for (std::size_t at = 0; at <= list.size();) {
       const std::size_t comma = std::min(list.find(',', at), list.size());
-      sizes.push_back(static_cast<std::size_t>(io::detail::meta_u64({{"n", list.substr(at, comma - at)}}, "n", path)));
+      sizes.push_back(static_cast<std::size_t>(
+          io::detail::parse_u64(list.substr(at, comma - at), 10, "'extra.mpi.order_sizes'", path)));
       at = comma + 1;
     }
     std::size_t begin = 0, total = 0;
@@ -146,13 +143,11 @@ io::TrainingPosition load_checkpoint(D& dt, const std::string& path) {
     mine = c.position;
     mine.order.assign(c.position.order.begin() + static_cast<std::ptrdiff_t>(begin),
                       c.position.order.begin() + static_cast<std::ptrdiff_t>(begin + sizes[std::size_t(rank)]));
-    const auto words_it = extra.find("mpi.rng." + std::to_string(rank));
-    if (words_it == extra.end() || words_it->second.size() != 5 * 16 + 4)
-      ctnn::detail::raise("ctnn::mpi::load_checkpoint: '" + path + "' lacks a well-formed 'extra.mpi.rng." +
-                          std::to_string(rank) + "'");
-    const std::string& words = words_it->second;
-    for (std::size_t i = 0; i < 5; ++i)
-      mine.rng[i] = io::detail::meta_u64({{"w", words.substr(17 * i, 16)}}, "w", path, 16);
+    const std::string key = "mpi.rng." + std::to_string(rank);
+    const auto words = extra.find(key);
+    if (words == extra.end())
+      ctnn::detail::raise("ctnn::mpi::load_checkpoint: '" + path + "' lacks 'extra." + key + "'");
+    mine.rng = io::detail::parse_rng(words->second, "'extra." + key + "'", path);
     for (auto it = mine.extra.begin(); it != mine.extra.end();)
       it = it->first.starts_with("mpi.") ? mine.extra.erase(it) : std::next(it);
     hash = detail::fnv(c.params.data(), c.params.size() * sizeof(float));
