@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <ctnn/ctnn.hpp>
 #include <ctnn/io/fashion_mnist.hpp>
 #include <optional>
@@ -51,15 +52,15 @@ inline std::uint64_t weights_fingerprint(std::span<const float> params) {
   return h;
 }
 
-/// The learning rate `--schedule` gives for `step` of `total` (`--lr` is the base, or the
-/// peak for onecycle), through ctnn's schedules.
-inline float scheduled_lr(const Options& o, float base, std::size_t step, std::size_t total) {
-  if (o.schedule == "cosine") return lr::Cosine{.base = base, .total = total}(step);
-  if (o.schedule == "step") return lr::Step{.base = base, .every = std::max<std::size_t>(1, total / 3), .gamma = 0.1f}(step);
+/// The learning-rate schedule `--schedule` names, over `total` steps (`--lr` is the base, or
+/// the peak for onecycle), through ctnn's schedules; chosen once, called each step.
+inline std::function<float(std::size_t)> lr_schedule(const Options& o, float base, std::size_t total) {
+  if (o.schedule == "cosine") return lr::Cosine{.base = base, .total = total};
+  if (o.schedule == "step") return lr::Step{.base = base, .every = std::max<std::size_t>(1, total / 3), .gamma = 0.1f};
   if (o.schedule == "warmup-cosine")
-    return lr::WarmupCosine{.base = base, .warmup = std::max<std::size_t>(1, total / 20), .total = total}(step);
-  if (o.schedule == "onecycle") return lr::OneCycle{.max = base, .total = total}(step);
-  return lr::Constant{base}(step);
+    return lr::WarmupCosine{.base = base, .warmup = std::max<std::size_t>(1, total / 20), .total = total};
+  if (o.schedule == "onecycle") return lr::OneCycle{.max = base, .total = total};
+  return lr::Constant{base};
 }
 
 /// Shifts and scales every pixel by the training set's mean and standard deviation.

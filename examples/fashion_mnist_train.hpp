@@ -87,15 +87,14 @@ int run_training(const Options& o, const io::FashionMnist& data, NetT& net, Step
               n - steps * B, data.test.count);
 
   double train_seconds = 0, test_acc = 0;
-  const float base_lr = trainer.optimizer().options().lr;
-  const std::size_t total_steps = steps * static_cast<std::size_t>(o.epochs);
+  const auto schedule = lr_schedule(o, trainer.optimizer().options().lr, steps * static_cast<std::size_t>(o.epochs));
 
   for (int epoch = first_epoch; epoch <= o.epochs; ++epoch) {
     const auto t0 = train_detail::Clock::now();
     double loss_sum = 0;
     std::size_t correct = 0;
     while (const auto batch = loader.next()) {
-      trainer.optimizer().options().lr = scheduled_lr(o, base_lr, trainer.steps(), total_steps);
+      lr::apply(trainer, schedule);
       float loss;
       if constexpr (gathers)
         loss = trainer.step_rows(data.train.images, data.train.labels, batch->rows);

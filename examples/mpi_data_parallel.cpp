@@ -53,7 +53,7 @@ int run(const Options& o, const io::FashionMnist& data, const mpi::Environment& 
       {std::span<const float>(data.train.images.data() + lo * 784, (hi - lo) * 784),
        std::span<const std::uint8_t>(data.train.labels.data() + lo, hi - lo), 784},
       {.seed = o.seed ^ (0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(env.rank() + 1)), .prefetch = true});
-  const float base_lr = trainer.optimizer().options().lr;
+  const auto schedule = lr_schedule(o, trainer.optimizer().options().lr, steps * static_cast<std::size_t>(o.epochs));
   double seconds = 0, test_acc = 0;
   int first_epoch = 1;
   using Dt = decltype(trainer);
@@ -80,8 +80,7 @@ int run(const Options& o, const io::FashionMnist& data, const mpi::Environment& 
     double loss_sum = 0;
     for (std::size_t s = 0; s < steps; ++s) {  // the same count on every rank (shards differ by one at most)
       const auto b = loader.next();
-      trainer.optimizer().options().lr =
-          scheduled_lr(o, base_lr, trainer.local().steps(), steps * static_cast<std::size_t>(o.epochs));
+      lr::apply(trainer, schedule);
       loss_sum += trainer.step(b->inputs, b->targets);
     }
     while (loader.next()) {

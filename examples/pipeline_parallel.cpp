@@ -41,15 +41,14 @@ int run(const Options& o, const io::FashionMnist& data) {
   data::Loader<batch, std::uint8_t> loader(
       {std::span<const float>(data.train.images.data(), n * 784), std::span<const std::uint8_t>(data.train.labels.data(), n), 784},
       {.seed = o.seed ^ 0x5DEECE66Dull});
-  const float base_lr = trainer.optimizer().options().lr;
+  const auto schedule = lr_schedule(o, trainer.optimizer().options().lr, steps * static_cast<std::size_t>(o.epochs));
   double seconds = 0, test_acc = 0;
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
     std::array<double, TwoCores::stage_count> busy{};
     double loss_sum = 0;
     const auto t0 = Clock::now();
     while (const auto b = loader.next()) {
-      trainer.optimizer().options().lr =
-          scheduled_lr(o, base_lr, trainer.steps(), steps * static_cast<std::size_t>(o.epochs));
+      lr::apply(trainer, schedule);
       loss_sum += trainer.step(b->inputs, b->targets);
       const auto st = trainer.stage_stats();
       for (std::size_t k = 0; k < st.size(); ++k) busy[k] += st[k].busy_seconds;
