@@ -374,7 +374,6 @@ TEST(WeightsAtomic, SigkillDuringSaveLeavesAWholeFile) {
   const auto path = (temp_dir() / "atomic.safetensors").string();
   io::save(a, path);
   std::mt19937 gen(42);
-  int seen_a = 0, seen_b = 0;
   for (int round = 0; round < 24; ++round) {
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
@@ -389,10 +388,7 @@ TEST(WeightsAtomic, SigkillDuringSaveLeavesAWholeFile) {
     ASSERT_NO_THROW(io::load(got, path)) << "round " << round;
     const bool is_a = same_params(got, a), is_b = same_params(got, b);
     ASSERT_TRUE(is_a || is_b) << "round " << round;
-    seen_a += is_a;
-    seen_b += is_b;
   }
-  EXPECT_GT(seen_a + seen_b, 0);
   // Leftover temporary files are the only trace a kill leaves; they never replace the target.
   for (const auto& e : fs::directory_iterator(temp_dir()))
     if (e.path().filename().string().starts_with(".atomic.safetensors.tmp.")) fs::remove(e.path());
