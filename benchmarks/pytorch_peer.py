@@ -79,6 +79,47 @@ def train_bench(model, batch, inputs, outputs, loss):
     return run
 
 
+class _SeqModel(nn.Module):
+    """W11/W12's model: a batch-first GRU or LSTM of H units on one feature, a Linear(1) per step."""
+
+    def __init__(self, cell, hidden):
+        super().__init__()
+        self.rnn = cell(1, hidden, batch_first=True)
+        self.out = nn.Linear(hidden, 1)
+
+    def forward(self, x, state=None):
+        y, state = self.rnn(x, state)
+        return self.out(y), state
+
+
+def stream_bench(cell, hidden):
+    """W11: one sample per call with the state carried, as an audio callback would."""
+    model = _SeqModel(cell, hidden)
+    x = torch.rand(1, 1, 1)
+    state = [None]
+
+    def run():
+        with torch.inference_mode():
+            _, state[0] = model(x, state[0])
+
+    return run
+
+
+def sequence_train_bench(hidden=16, batch=32, steps=96):
+    """W12: one Adam step of the va_effect example's GRU-16 + Linear(1) on 32 windows of 96 samples."""
+    model = _SeqModel(nn.GRU, hidden)
+    x, t = torch.rand(batch, steps, 1), torch.rand(batch, steps, 1)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    crit = nn.MSELoss()
+
+    def run():
+        opt.zero_grad(set_to_none=True)
+        crit(model(x)[0], t).backward()
+        opt.step()
+
+    return run
+
+
 def read_idx(path):
     with gzip.open(path, "rb") as f:
         data = f.read()
@@ -145,6 +186,9 @@ def main():
         ("W5/train_step_b256/pytorch", train_bench(w5, 256, 64, 1, "mse")),
         ("W9/forward_b1/pytorch", forward_bench(w9, 1, (1, 28, 28))),
         ("W9/train_step_b64/pytorch", train_bench(w9, 64, (1, 28, 28), 10, "ce")),
+        *[(f"W11/gru{h}/pytorch", stream_bench(nn.GRU, h)) for h in (8, 16, 32, 64)],
+        *[(f"W11/lstm{h}/pytorch", stream_bench(nn.LSTM, h)) for h in (16, 32, 40, 64)],
+        ("W12/train_step_b32/pytorch", sequence_train_bench()),
     ]
     out = {"context": {"library": "pytorch " + torch.__version__, "threads": torch.get_num_threads(),
                        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)")},

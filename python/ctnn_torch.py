@@ -10,9 +10,12 @@ ctnn reads and writes safetensors files with the names, shapes and layouts of an
 * ``ctnn_type(model, input_shape)`` returns the matching ``ctnn::Net<...>`` declaration.
 
 Supported modules: Linear, Conv2d, MaxPool2d, AvgPool2d, Flatten, ReLU, LeakyReLU, Tanh,
-Sigmoid, GELU (exact), Softmax (last), Identity, Dropout. Anything else is a
-``ValueError`` naming the module. Images: ctnn stores them channels-last; feed a ctnn network
-``x.permute(0, 2, 3, 1)`` of what the PyTorch model takes (nothing to do for one channel).
+Sigmoid, GELU (exact), Softmax (last), Identity, Dropout, LayerNorm, and for sequences the
+batch-first modules defined here: ``GRU``, ``LSTM`` (``nn.GRU`` / ``nn.LSTM`` that return
+their output sequence, or its last step, so they fit an ``nn.Sequential``) and
+``CausalConv1d``. Anything else is a ``ValueError`` naming the module. Images: ctnn stores
+them channels-last; feed a ctnn network ``x.permute(0, 2, 3, 1)`` of what the PyTorch model
+takes (nothing to do for one channel). Sequences are ``[batch, steps, features]`` in both.
 """
 
 from __future__ import annotations
@@ -51,6 +54,76 @@ def _window(i, m, shape, k, s, p, what):
     return out
 
 
+class _Recurrent:
+    """Shared by GRU and LSTM: batch-first, one layer, the output sequence or its last step."""
+
+    def _setup(self, last):
+        self.last = last
+
+    def forward(self, x):
+        out = super().forward(x)[0]
+        return out[:, -1] if self.last else out
+
+    def extra_repr(self):
+        return super().extra_repr() + (", last=True" if self.last else "")
+
+
+class GRU(_Recurrent, nn.GRU):
+    """``nn.GRU(input_size, hidden_size, batch_first=True)`` returning its output sequence
+    ``[B, T, H]``, or ``[B, H]`` with ``last=True``: ``ctnn::GRU<H>`` / ``GRU<H, Returns::last>``."""
+
+    def __init__(self, input_size, hidden_size, last=False):
+        nn.GRU.__init__(self, input_size, hidden_size, batch_first=True)
+        self._setup(last)
+
+
+class LSTM(_Recurrent, nn.LSTM):
+    """``nn.LSTM(input_size, hidden_size, batch_first=True)`` returning its output sequence, or
+    its last step with ``last=True``: ``ctnn::LSTM<H>`` / ``LSTM<H, Returns::last>``."""
+
+    def __init__(self, input_size, hidden_size, last=False):
+        nn.LSTM.__init__(self, input_size, hidden_size, batch_first=True)
+        self._setup(last)
+
+
+class CausalConv1d(nn.Conv1d):
+    """A causal ``nn.Conv1d`` on ``[B, T, C]`` giving ``[B, T, out_channels]``: the input is
+    padded with (kernel_size - 1) * dilation zeros in front. ``ctnn::Conv1D<Out, K, D>``."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, dilation=1):
+        super().__init__(in_channels, out_channels, kernel_size, dilation=dilation)
+
+    def forward(self, x):
+        pad = (self.kernel_size[0] - 1) * self.dilation[0]
+        y = super().forward(nn.functional.pad(x.transpose(1, 2), (pad, 0)))
+        return y.transpose(1, 2)
+
+
+def _sequence_module(i, m, shape):
+    """The ctnn tag and output shape of a sequence module, or None for any other module."""
+    if isinstance(m, (GRU, LSTM)):
+        if len(shape) != 2 or shape[1] != m.input_size:
+            _fail(i, m, f"expects a sequence (T, {m.input_size}), found shape {shape}")
+        if m.num_layers != 1 or m.bidirectional or not m.bias or getattr(m, "proj_size", 0):
+            _fail(i, m, "ctnn's recurrent layers are one-layer, one-directional, with biases")
+        name = "GRU" if isinstance(m, GRU) else "LSTM"
+        ret = ", ctnn::Returns::last" if m.last else ""
+        return f"ctnn::{name}<{m.hidden_size}{ret}>", ((m.hidden_size,) if m.last else (shape[0], m.hidden_size))
+    if isinstance(m, CausalConv1d):
+        if len(shape) != 2 or shape[1] != m.in_channels:
+            _fail(i, m, f"expects a sequence (T, {m.in_channels}), found shape {shape}")
+        if m.groups != 1 or m.stride[0] != 1 or m.bias is None:
+            _fail(i, m, "ctnn's Conv1D has stride 1, one group and a bias")
+        return (f"ctnn::Conv1D<{m.out_channels}, {m.kernel_size[0]}, {m.dilation[0]}>",
+                (shape[0], m.out_channels))
+    if isinstance(m, nn.LayerNorm):
+        if tuple(m.normalized_shape) != (shape[-1],) or not m.elementwise_affine or m.eps != 1e-5:
+            _fail(i, m, f"ctnn's LayerNorm normalises the last dimension ({shape[-1]}) with a scale and "
+                        "shift and eps 1e-5")
+        return "ctnn::LayerNorm", shape
+    return None
+
+
 def _layers(model: nn.Module, input_shape):
     """Yields (ctnn tag, output shape) per module, checking each against ctnn's layers."""
     if not isinstance(model, nn.Sequential):
@@ -59,14 +132,18 @@ def _layers(model: nn.Module, input_shape):
     modules = list(model)
     for i, m in enumerate(modules):
         last = i + 1 == len(modules)
-        if isinstance(m, nn.Linear):
-            if len(shape) != 1:
-                _fail(i, m, f"Linear needs a flat input, found shape {shape}; add nn.Flatten() first")
-            if m.in_features != shape[0]:
-                _fail(i, m, f"in_features {m.in_features} but the input has {shape[0]} features")
+        seq = _sequence_module(i, m, shape)
+        if seq is not None:
+            tag, shape = seq
+            yield tag, shape
+        elif isinstance(m, nn.Linear):
+            if len(shape) not in (1, 2):
+                _fail(i, m, f"Linear needs a flat input or a sequence, found shape {shape}; add nn.Flatten() first")
+            if m.in_features != shape[-1]:
+                _fail(i, m, f"in_features {m.in_features} but the input has {shape[-1]} features")
             if m.bias is None:
                 _fail(i, m, "ctnn's Dense always has a bias; use bias=True")
-            shape = (m.out_features,)
+            shape = shape[:-1] + (m.out_features,)
             yield f"ctnn::Dense<{m.out_features}>", shape
         elif isinstance(m, nn.Conv2d):
             if len(shape) != 3 or shape[0] != m.in_channels:
@@ -131,7 +208,7 @@ def _layers(model: nn.Module, input_shape):
         else:
             _fail(i, m, "no ctnn layer corresponds (supported: Linear, Conv2d, MaxPool2d, "
                         "AvgPool2d, Flatten, ReLU, LeakyReLU, Tanh, Sigmoid, GELU, Softmax, "
-                        "Identity, Dropout)")
+                        "Identity, Dropout, LayerNorm, and ctnn_torch.GRU, LSTM, CausalConv1d)")
 
 
 _PLAIN = {nn.ReLU: "ctnn::ReLU", nn.Tanh: "ctnn::Tanh", nn.Sigmoid: "ctnn::Sigmoid",
@@ -179,7 +256,8 @@ def export(model: nn.Module, path: str, input_shape=None, metadata: dict | None 
 
 
 _SUPPORTED = (nn.Linear, nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.Flatten, nn.LeakyReLU, nn.GELU,
-              nn.Softmax, nn.Dropout, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.Identity)
+              nn.Softmax, nn.Dropout, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.Identity, nn.LayerNorm, GRU, LSTM,
+              CausalConv1d)
 
 
 def load(model: nn.Module, path: str) -> dict:

@@ -9,6 +9,11 @@
  *   `Flatten` of an image (through element-wise layers only), PyTorch's input order is
  *   `[C][H][W]` and ctnn's is channels-last `[H][W][C]`, and the columns are permuted too;
  * - `Conv2D`: weight `[out_c, in_c, kh, kw]` (ctnn stores `[kh][kw][in_c][out_c]`);
+ * - `Conv1D`: weight `[out_c, in_c, k]` (ctnn stores `[k][in_c][out_c]`);
+ * - `GRU` / `LSTM` (`nn.GRU` / `nn.LSTM`, one layer): `weight_ih_l0` `[G·H, F]`,
+ *   `weight_hh_l0` `[G·H, H]`, `bias_ih_l0` and `bias_hh_l0` `[G·H]` (ctnn stores the two
+ *   matrices transposed, gates in the same order);
+ * - `LayerNorm`: weight (γ) and bias (β) `[F]`;
  * - biases `[out]` in both.
  */
 #include <array>
@@ -18,9 +23,13 @@
 #include <type_traits>
 #include <vector>
 
+#include "../layers/conv1d.hpp"
 #include "../layers/conv2d.hpp"
 #include "../layers/dense.hpp"
 #include "../layers/flatten.hpp"
+#include "../layers/gru.hpp"
+#include "../layers/layer_norm.hpp"
+#include "../layers/lstm.hpp"
 #include "../network/names.hpp"
 
 CTNN_BEGIN_NAMESPACE
@@ -37,6 +46,23 @@ struct ParamTensor {
 };
 
 namespace detail {
+template <class T>
+inline constexpr bool is_recurrent_v = false;
+template <std::size_t H, Returns R>
+inline constexpr bool is_recurrent_v<GRU<H, R>> = true;
+template <std::size_t H, Returns R>
+inline constexpr bool is_recurrent_v<LSTM<H, R>> = true;
+template <class T>
+inline constexpr bool is_conv1d_v = false;
+template <std::size_t O, std::size_t K, std::size_t D>
+inline constexpr bool is_conv1d_v<Conv1D<O, K, D>> = true;
+
+/// ctnn's `[rows][cols]` block (cols contiguous) as PyTorch's transposed `[cols][rows]`.
+template <std::size_t Rows, std::size_t Cols>
+constexpr std::size_t transposed(std::size_t k) noexcept {
+  return (k % Cols) * Rows + k / Cols;
+}
+
 template <class T>
 inline constexpr bool is_conv_v = false;
 template <std::size_t O, std::size_t KH, std::size_t KW, std::size_t SH, std::size_t SW, std::size_t PH, std::size_t PW>
@@ -101,9 +127,33 @@ void layer_tensors(F&& f) {
         });
       f(ParamTensor{prefix + "bias", {O}, I, layer_name<Tag>(), base + L::weight_count, O},
         [](std::size_t k) { return k; });
+    } else if constexpr (is_conv1d_v<Tag>) {
+      constexpr std::size_t O = L::out_channels, C = L::in_channels, K = L::kernel;
+      f(ParamTensor{prefix + "weight", {O, C, K}, I, layer_name<Tag>(), base, L::weight_count},
+        [](std::size_t k) {  // ctnn [k][c][o] -> PyTorch [o][c][k]
+          const std::size_t o = k % O, c = (k / O) % C, kk = k / (O * C);
+          return (o * C + c) * K + kk;
+        });
+      f(ParamTensor{prefix + "bias", {O}, I, layer_name<Tag>(), base + L::weight_count, O},
+        [](std::size_t k) { return k; });
+    } else if constexpr (is_recurrent_v<Tag>) {
+      constexpr std::size_t G = L::G, In = L::features, H = L::units;
+      f(ParamTensor{prefix + "weight_ih_l0", {G, In}, I, layer_name<Tag>(), base + L::wx, In * G},
+        [](std::size_t k) { return transposed<In, G>(k); });
+      f(ParamTensor{prefix + "weight_hh_l0", {G, H}, I, layer_name<Tag>(), base + L::wh, H * G},
+        [](std::size_t k) { return transposed<H, G>(k); });
+      f(ParamTensor{prefix + "bias_ih_l0", {G}, I, layer_name<Tag>(), base + L::bx, G},
+        [](std::size_t k) { return k; });
+      f(ParamTensor{prefix + "bias_hh_l0", {G}, I, layer_name<Tag>(), base + L::bh, G},
+        [](std::size_t k) { return k; });
+    } else if constexpr (std::is_same_v<Tag, LayerNorm>) {
+      constexpr std::size_t N = L::features;
+      f(ParamTensor{prefix + "weight", {N}, I, layer_name<Tag>(), base, N}, [](std::size_t k) { return k; });
+      f(ParamTensor{prefix + "bias", {N}, I, layer_name<Tag>(), base + N, N}, [](std::size_t k) { return k; });
     } else {
       static_assert(!L::trainable,
-                    "ctnn::io: this layer has parameters but no weight-file mapping yet (Dense and Conv2D have one)");
+                    "ctnn::io: this layer has parameters but no weight-file mapping yet (Dense, Conv2D, Conv1D, GRU, "
+                    "LSTM and LayerNorm have one)");
     }
   }
 }

@@ -38,6 +38,10 @@ struct PassContext {
   std::uint64_t step = 0;    ///< training step: a new mask every step
   std::size_t layer = 0;     ///< index of the running layer: independent masks per layer
   bool training = false;     ///< false in inference: Dropout is the identity
+  /// True in a training forward (`forward_pass_saving`): a layer with `saved_floats` may then
+  /// write that many values per sample after its B outputs, for its backward to read
+  /// (a recurrent layer's gates). False in inference, where there is no room after y.
+  bool saving = false;
   /// Optional cache of transposed Dense weights, laid out like the parameter block of the
   /// pass: a pipeline stage runs several backward passes per step on the same weights and
   /// transposes them once (`transposed_ready` false on the first, true after).
@@ -68,6 +72,15 @@ inline void layer_backward(Be be, const T* p, const T* x, const T* y, const T* d
 }
 
 }  // namespace detail
+
+/// Values per sample layer L keeps for its backward beyond its output (`saved_floats`, else 0).
+template <class L>
+inline constexpr std::size_t layer_saved_v = [] {
+  if constexpr (requires { L::saved_floats; })
+    return std::size_t{L::saved_floats};
+  else
+    return std::size_t{0};
+}();
 
 /// Scratch floats layer L asks of a SIMD backend at batch B in training (its `scratch_floats<B>`, else 0).
 template <class L, std::size_t B>

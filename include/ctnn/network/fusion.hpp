@@ -97,7 +97,7 @@ struct FusionPlan {
       (
           [&] {
             using Lay = typename NetT::template layer<I>;
-            if constexpr (dense_at<I>) m = std::max(m, kernel::simd::dense_backward_scratch<Lay::in, Lay::out, B>);
+            if constexpr (dense_at<I>) m = std::max(m, kernel::simd::dense_backward_scratch<Lay::in, Lay::out, B * Lay::steps>);
             m = std::max(m, layer_scratch_v<Lay, B>);
           }(),
           ...);
@@ -132,7 +132,7 @@ void fused_node_forward(Be be, const float* params, const float* in, float* out,
   using Lay = typename NetT::template layer<I>;
   const float* p = params + NetT::param_offsets[I];
   if constexpr (P::template dense_at<I>)
-    kernel::dense_act_forward<Lay::in, Lay::out, B, detail::node_activation<NetT, N>>(be, p, p + Lay::weight_count, in,
+    kernel::dense_act_forward<Lay::in, Lay::out, B * Lay::steps, detail::node_activation<NetT, N>>(be, p, p + Lay::weight_count, in,
                                                                                      out, nullptr);
   else if constexpr (P::template conv_at<I>)
     kernel::conv_act_forward<typename Lay::geometry, Lay::out_channels, B, detail::node_activation<NetT, N>>(
@@ -162,8 +162,9 @@ void fused_forward_pass(Be be, const float* params, const float* x, float* y, fl
 /// `Start` > 0 the nodes before it are taken as done (their slots filled by the caller).
 template <class NetT, std::size_t B, std::size_t Start = 0, SimdBackend Be>
 void fused_forward_pass_saving(Be be, const float* params, const float* x, float* outs,
-                               const PassContext& ctx = {}) noexcept {
+                               PassContext ctx = {}) noexcept {
   using P = FusionPlan<NetT>;
+  ctx.saving = true;
   static_assert(Start <= P::count, "fused_forward_pass_saving: Start is past the last node");
   [&]<std::size_t... K>(std::index_sequence<K...>) {
     const float* in = x;
@@ -180,7 +181,7 @@ void fused_forward_pass_saving(Be be, const float* params, const float* x, float
                          ? outs + NetT::activation_offsets[I] * B
                          : nullptr;
           if constexpr (P::template dense_at<I>)
-            kernel::dense_act_forward<Lay::in, Lay::out, B, Act>(be, p, p + Lay::weight_count, in, out, z);
+            kernel::dense_act_forward<Lay::in, Lay::out, B * Lay::steps, Act>(be, p, p + Lay::weight_count, in, out, z);
           else if constexpr (P::template conv_at<I>)
             kernel::conv_act_forward<typename Lay::geometry, Lay::out_channels, B, Act>(be, p, p + Lay::weight_count,
                                                                                        in, out, z, ctx.scratch);
@@ -227,7 +228,7 @@ const float* fused_backward_pass(Be be, const float* params, const float* x, con
               if (!ctx.transposed_ready) kernel::simd::transpose<Lay::in, Lay::out>(p, slot);
               wt = slot;
             }
-            kernel::dense_act_backward<Lay::in, Lay::out, B, detail::node_activation<NetT, N>>(
+            kernel::dense_act_backward<Lay::in, Lay::out, B * Lay::steps, detail::node_activation<NetT, N>>(
                 be, p, in, z, out, d, dx, g, g + Lay::weight_count, extra, wt);
           } else if constexpr (P::template conv_at<I>) {
             kernel::conv_act_backward<typename Lay::geometry, Lay::out_channels, B, detail::node_activation<NetT, N>>(

@@ -16,11 +16,15 @@
 #include "../activations/sigmoid.hpp"
 #include "../activations/softmax.hpp"
 #include "../activations/tanh.hpp"
+#include "../layers/conv1d.hpp"
 #include "../layers/conv2d.hpp"
 #include "../layers/dense.hpp"
 #include "../layers/dropout.hpp"
 #include "../layers/flatten.hpp"
+#include "../layers/gru.hpp"
 #include "../layers/input.hpp"
+#include "../layers/layer_norm.hpp"
+#include "../layers/lstm.hpp"
 #include "../layers/pool2d.hpp"
 
 CTNN_BEGIN_NAMESPACE
@@ -66,6 +70,8 @@ template <>
 inline constexpr const char* plain_name<Identity> = "ctnn::Identity";
 template <>
 inline constexpr const char* plain_name<Flatten> = "ctnn::Flatten";
+template <>
+inline constexpr const char* plain_name<LayerNorm> = "ctnn::LayerNorm";
 
 template <class Tag>
 struct tag_name {
@@ -84,6 +90,22 @@ struct tag_name<Conv2DRect<O, KH, KW, SH, SW, PH, PW>> {
     if constexpr (KH == KW && SH == SW && PH == PW) return "ctnn::Conv2D<" + numbers<O, KH, SH, PH>() + ">";
     else return "ctnn::Conv2DRect<" + numbers<O, KH, KW, SH, SW, PH, PW>() + ">";
   }
+};
+template <std::size_t O, std::size_t K, std::size_t D>
+struct tag_name<Conv1D<O, K, D>> {
+  static std::string get() { return "ctnn::Conv1D<" + numbers<O, K, D>() + ">"; }
+};
+template <Returns R>
+inline std::string returns_suffix() {
+  return R == Returns::last ? ", ctnn::Returns::last>" : ">";
+}
+template <std::size_t H, Returns R>
+struct tag_name<GRU<H, R>> {
+  static std::string get() { return "ctnn::GRU<" + numbers<H>() + returns_suffix<R>(); }
+};
+template <std::size_t H, Returns R>
+struct tag_name<LSTM<H, R>> {
+  static std::string get() { return "ctnn::LSTM<" + numbers<H>() + returns_suffix<R>(); }
 };
 template <std::size_t K, std::size_t S>
 struct tag_name<MaxPool2D<K, S>> {

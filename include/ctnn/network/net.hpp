@@ -122,10 +122,18 @@ class Net {
   static constexpr std::size_t flops_forward = sum(per_layer([]<class L>() { return L::flops; }));
   /// Values per sample of each layer's output.
   static constexpr auto activation_sizes = per_layer([]<class L>() { return L::output_shape::size; });
-  /// Offset (per sample) of each layer's output in a training activation store.
-  static constexpr auto activation_offsets = exclusive_scan(activation_sizes);
-  /// Values per sample held by a training pass: every layer's output.
-  static constexpr std::size_t activation_count = sum(activation_sizes);
+  /// Values per sample each layer keeps for its backward beyond its output (a recurrent layer's gates).
+  static constexpr auto saved_sizes = per_layer([]<class L>() { return layer_saved_v<L>; });
+  /// Offset (per sample) of each layer's slot in a training activation store: at batch B,
+  /// layer I's B outputs start at `activation_offsets[I] * B`, followed by its B·saved_sizes[I]
+  /// saved values.
+  static constexpr auto activation_offsets = [] {
+    auto a = activation_sizes;
+    for (std::size_t i = 0; i < layer_count; ++i) a[i] += saved_sizes[i];
+    return exclusive_scan(a);
+  }();
+  /// Values per sample held by a training pass: every layer's output and saved values.
+  static constexpr std::size_t activation_count = sum(activation_sizes) + sum(saved_sizes);
   /// The widest tensor between two layers, per sample.
   static constexpr std::size_t max_width =
       std::max(input_size, *std::max_element(activation_sizes.begin(), activation_sizes.end()));

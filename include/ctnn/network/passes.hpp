@@ -42,11 +42,13 @@ void forward_pass(Be be, const T* params, const T* x, T* y, T* scratch0, T* scra
 
 /**
  * @brief Training forward: layer I writes `outs + NetT::activation_offsets[I] * B`, so the
- * backward pass finds every layer's input and output.
+ * backward pass finds every layer's input and output; a layer with `saved_floats` writes
+ * those after its output (`ctx.saving` is set).
  */
 template <class NetT, std::size_t B, class Be, class T>
-void forward_pass_saving(Be be, const T* params, const T* x, T* outs, const PassContext& ctx = {}) noexcept {
+void forward_pass_saving(Be be, const T* params, const T* x, T* outs, PassContext ctx = {}) noexcept {
   constexpr std::size_t L = NetT::layer_count;
+  ctx.saving = true;
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     const T* in = x;
     (

@@ -179,7 +179,7 @@ class DataParallel {
   using Plan = FusionPlan<NetT>;
   static constexpr bool split_first = [] {
     if constexpr (SimdBackend<Be>)
-      return Plan::template dense_at<0>;
+      return Plan::template dense_at<0> && NetT::input_shape_t::rank == 1;  // not a per-step Dense
     else
       return false;
   }();

@@ -73,6 +73,7 @@ struct MlpSpec {
           [&] {
             using T = tag_at<I>;
             if constexpr (ctnn::detail::is_dense_v<T>) {
+              if (NetT::template layer<I>::steps != 1) p.ok = false;  // a per-step Dense on a sequence
               p.layer_of[p.dense] = I;
               p.act[p.dense] = int(Act::identity);
               p.width[++p.dense] = NetT::template layer<I>::out;
@@ -92,7 +93,7 @@ struct MlpSpec {
  public:
   static_assert(plan_.ok,
                 "ctnn::cuda: the fused MLP kernels take Dense layers, each followed by at most one of Identity, ReLU, "
-                "Tanh or Sigmoid (no convolutions, pooling, dropout, softmax or stacked activations)");
+                "Tanh or Sigmoid (no convolutions, pooling, dropout, softmax, sequences or stacked activations)");
   static constexpr std::size_t layers = plan_.dense;  ///< Dense layers
   static_assert(layers >= 1, "ctnn::cuda: the network needs at least one Dense layer");
 

@@ -1,0 +1,110 @@
+#pragma once
+/**
+ * @file conv1d.hpp
+ * @brief `ctnn::Conv1D<Out, K, Dilation>`: a causal, dilated 1-D convolution over a
+ * sequence, the building block of WaveNet- and TCN-style stacks.
+ */
+#include <cstddef>
+#include <span>
+
+#include "../init/initializers.hpp"
+#include "context.hpp"
+#include "layer_concepts.hpp"
+#include "row_ops.hpp"
+
+CTNN_BEGIN_NAMESPACE
+
+/**
+ * @brief Causal convolution with a bias over `Shape<T, C>`, giving `Shape<T, Out>`:
+ * `y[t][o] = b[o] + Σ_k Σ_c W[k][c][o] · x[t - (K-1-k)·Dilation][c]`, with x = 0 before the
+ * first step (stride 1; the output at step t sees no input after t). Parameters: W
+ * `[K][C][Out]`, then b `[Out]`. PyTorch's `nn.Conv1d(C, Out, K, dilation=D,
+ * padding=(K-1)*D)` followed by keeping the first T outputs computes the same, with its
+ * weight `[Out, C, K]`.
+ */
+template <std::size_t Out, std::size_t K, std::size_t Dilation = 1>
+struct Conv1D {
+  static constexpr std::size_t outputs = Out;
+
+  template <std::size_t Index, class In, bool Last>
+  struct check {
+    static_assert(detail::at_layer<Index>::template holds<(Out > 0 && K > 0 && Dilation > 0)>,
+                  "ctnn::Conv1D<Out, K, Dilation>: every argument must be at least 1");
+    static_assert(detail::at_layer<Index>::template holds<(In::rank == 2)>,
+                  "ctnn::Conv1D: expects a sequence Shape<T, C> (T steps of C channels); declare the input as "
+                  "Input<T, C>");
+  };
+
+  template <class In>
+  struct bind;
+
+  template <std::size_t T, std::size_t C>
+  struct bind<Shape<T, C>> {
+    using tag = Conv1D;
+    using input_shape = Shape<T, C>;
+    using output_shape = Shape<T, Out>;
+    using default_init = init::HeUniform;
+    static constexpr std::size_t steps = T;
+    static constexpr std::size_t in_channels = C;
+    static constexpr std::size_t out_channels = Out;
+    static constexpr std::size_t kernel = K;
+    static constexpr std::size_t dilation = Dilation;
+    static constexpr std::size_t weight_count = K * C * Out;
+    static constexpr std::size_t param_count = weight_count + Out;
+    static constexpr std::size_t flops = T * (2 * K * C * Out + Out);  ///< as if no step were before the first
+    static constexpr bool trainable = true;
+    /// Past inputs a streaming runner keeps: (K-1)·Dilation + 1 rows of C (a ring), and the ring position.
+    static constexpr std::size_t history = (K - 1) * Dilation + 1;
+    static constexpr std::size_t stream_state_floats = history * C + 1;
+
+    /// Offset in steps of kernel tap k behind the current step.
+    static constexpr std::size_t lag(std::size_t k) noexcept { return (K - 1 - k) * Dilation; }
+
+    template <std::size_t B, class Be, class Tv>
+    static void forward(Be, const Tv* p, const Tv* x, Tv* y) noexcept {
+      for (std::size_t b = 0; b < B; ++b)
+        for (std::size_t t = 0; t < T; ++t) {
+          Tv* yt = y + (b * T + t) * Out;
+          for (std::size_t o = 0; o < Out; ++o) yt[o] = p[weight_count + o];
+          for (std::size_t k = 0; k < K; ++k)
+            if (lag(k) <= t) detail::add_row_times<C, Out>(x + (b * T + t - lag(k)) * C, p + k * C * Out, yt);
+        }
+    }
+    /// Accumulates into dp; dx may be null (no input gradient wanted).
+    template <std::size_t B, class Be, class Tv>
+    static void backward(Be, const Tv* p, const Tv* x, const Tv*, const Tv* dy, Tv* dx, Tv* dp) noexcept {
+      if (dx != nullptr)
+        for (std::size_t i = 0; i < B * T * C; ++i) dx[i] = Tv(0);
+      for (std::size_t b = 0; b < B; ++b)
+        for (std::size_t t = 0; t < T; ++t) {
+          const Tv* dyt = dy + (b * T + t) * Out;
+          for (std::size_t o = 0; o < Out; ++o) dp[weight_count + o] += dyt[o];
+          for (std::size_t k = 0; k < K; ++k)
+            if (lag(k) <= t) {
+              const std::size_t src = (b * T + t - lag(k)) * C;
+              detail::back_row_times<C, Out>(p + k * C * Out, x + src, dyt, dp + k * C * Out,
+                                              dx == nullptr ? nullptr : dx + src);
+            }
+        }
+    }
+    /// One streaming step: x (C floats) in, y (Out floats) out; `state` keeps the past inputs.
+    template <class Be>
+    static void stream_step(Be, const float* p, float* state, const float* x, float* y) noexcept {
+      const auto at = static_cast<std::size_t>(state[history * C]);  // the row the current step takes
+      for (std::size_t c = 0; c < C; ++c) state[at * C + c] = x[c];
+      for (std::size_t o = 0; o < Out; ++o) y[o] = p[weight_count + o];
+      for (std::size_t k = 0; k < K; ++k) {
+        const std::size_t row = (at + history - lag(k)) % history;
+        detail::add_row_times<C, Out>(state + row * C, p + k * C * Out, y);
+      }
+      state[history * C] = static_cast<float>((at + 1) % history);
+    }
+    template <Initializer I>
+    static void init(I, std::span<float> p, Rng& rng) noexcept {
+      for (std::size_t k = 0; k < weight_count; ++k) p[k] = I::draw(rng, K * C, K * Out);
+      for (std::size_t k = weight_count; k < param_count; ++k) p[k] = 0.0f;
+    }
+  };
+};
+
+CTNN_END_NAMESPACE

@@ -1,0 +1,186 @@
+// Sequence layers against hand-written oracles and across executors: the shapes and footprints
+// they declare, GRU/LSTM/Conv1D/LayerNorm against direct formulas on odd sizes, the SIMD
+// backend against the scalar one (forward and gradients), and training with Trainer and
+// DataParallel.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <ctnn/ctnn.hpp>
+#include <ctnn/parallel/data_parallel.hpp>
+#include <memory>
+#include <vector>
+
+using namespace ctnn;
+
+namespace {
+template <class N>
+std::unique_ptr<N> seeded(std::uint64_t seed) {
+  auto n = std::make_unique<N>();
+  n->init(seed);
+  Rng rng(seed + 100);
+  for (auto& v : n->params()) v += rng.uniform(0.05f);  // non-zero biases
+  return n;
+}
+std::vector<float> wave(std::size_t n, float f) {
+  std::vector<float> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = std::sin(f * static_cast<float>(i)) + 0.3f * std::cos(2.1f * f * static_cast<float>(i));
+  return v;
+}
+double sig(double x) { return 1 / (1 + std::exp(-x)); }
+}  // namespace
+
+TEST(Sequence, ShapesAndFootprints) {
+  using N = Net<Input<17, 3>, Conv1D<5, 3, 2>, GRU<7>, LSTM<4, Returns::last>, LayerNorm, Dense<2>>;
+  static_assert(std::is_same_v<N::layer<0>::output_shape, Shape<17, 5>>);
+  static_assert(std::is_same_v<N::layer<1>::output_shape, Shape<17, 7>>);
+  static_assert(std::is_same_v<N::output_shape_t, Shape<2>>);
+  // Conv1D: K·C·Out + Out; GRU: 3H(F + H + 2); LSTM: 4H(F + H + 2); LayerNorm 2F.
+  static_assert(N::param_sizes[0] == 3 * 3 * 5 + 5);
+  static_assert(N::param_sizes[1] == 3 * 7 * (5 + 7 + 2));
+  static_assert(N::param_sizes[2] == 4 * 4 * (7 + 4 + 2));
+  static_assert(N::param_sizes[3] == 8);
+  // Training keeps each recurrent step's aux values and state: GRU 4H + H, LSTM 4H + 2H.
+  static_assert(N::saved_sizes[1] == 17 * 5 * 7 && N::saved_sizes[2] == 17 * 6 * 4 && N::saved_sizes[0] == 0);
+  static_assert(N::activation_count == 17 * 5 + 17 * 7 + 4 + 4 + 2 + 17 * 5 * 7 + 17 * 6 * 4);
+  EXPECT_EQ(net_name<N>(), "ctnn::Net<ctnn::Input<17, 3>, ctnn::Conv1D<5, 3, 2>, ctnn::GRU<7>, ctnn::LSTM<4, "
+                           "ctnn::Returns::last>, ctnn::LayerNorm, ctnn::Dense<2>>");
+}
+
+// The GRU written out from PyTorch's equations, per step, in double.
+TEST(Sequence, GruMatchesEquations) {
+  constexpr std::size_t T = 9, F = 3, H = 5;
+  using N = Net<Input<T, F>, GRU<H>>;
+  auto net = seeded<N>(3);
+  const auto x = wave(T * F, 0.37f);
+  const auto y = net->forward(std::span<const float, N::input_size>(x.data(), N::input_size));
+  const float* p = net->params().data();
+  const std::size_t G = 3 * H, wh = F * G, bx = wh + H * G, bh = bx + G;
+  std::vector<double> h(H, 0.0);
+  for (std::size_t t = 0; t < T; ++t) {
+    std::vector<double> a(G), b(G);
+    for (std::size_t j = 0; j < G; ++j) {
+      a[j] = p[bx + j];
+      b[j] = p[bh + j];
+      for (std::size_t k = 0; k < F; ++k) a[j] += x[t * F + k] * p[k * G + j];
+      for (std::size_t k = 0; k < H; ++k) b[j] += h[k] * p[wh + k * G + j];
+    }
+    std::vector<double> hn(H);
+    for (std::size_t j = 0; j < H; ++j) {
+      const double r = sig(a[j] + b[j]), z = sig(a[H + j] + b[H + j]);
+      const double n = std::tanh(a[2 * H + j] + r * b[2 * H + j]);
+      hn[j] = (1 - z) * n + z * h[j];
+      EXPECT_NEAR(y[t * H + j], hn[j], 1e-5) << "t=" << t << " j=" << j;
+    }
+    h = hn;
+  }
+}
+
+TEST(Sequence, LstmMatchesEquations) {
+  constexpr std::size_t T = 7, F = 2, H = 3;
+  using N = Net<Input<T, F>, LSTM<H, Returns::last>>;
+  auto net = seeded<N>(5);
+  const auto x = wave(T * F, 0.53f);
+  const auto y = net->forward(std::span<const float, N::input_size>(x.data(), N::input_size));
+  const float* p = net->params().data();
+  const std::size_t G = 4 * H, wh = F * G, bx = wh + H * G, bh = bx + G;
+  std::vector<double> h(H, 0.0), c(H, 0.0);
+  for (std::size_t t = 0; t < T; ++t) {
+    std::vector<double> a(G);
+    for (std::size_t j = 0; j < G; ++j) {
+      a[j] = p[bx + j] + p[bh + j];
+      for (std::size_t k = 0; k < F; ++k) a[j] += x[t * F + k] * p[k * G + j];
+      for (std::size_t k = 0; k < H; ++k) a[j] += h[k] * p[wh + k * G + j];
+    }
+    for (std::size_t j = 0; j < H; ++j) {
+      c[j] = sig(a[H + j]) * c[j] + sig(a[j]) * std::tanh(a[2 * H + j]);
+      h[j] = sig(a[3 * H + j]) * std::tanh(c[j]);
+    }
+  }
+  for (std::size_t j = 0; j < H; ++j) EXPECT_NEAR(y[j], h[j], 1e-5);
+}
+
+TEST(Sequence, Conv1DAndLayerNormMatchFormulas) {
+  constexpr std::size_t T = 11, C = 3, O = 4, K = 3, D = 3;
+  using N = Net<Input<T, C>, Conv1D<O, K, D>, LayerNorm>;
+  auto net = seeded<N>(7);
+  const auto x = wave(T * C, 0.71f);
+  const auto y = net->forward(std::span<const float, N::input_size>(x.data(), N::input_size));
+  const float* w = net->params().data();
+  const float* ln = w + N::param_offsets[1];
+  for (std::size_t t = 0; t < T; ++t) {
+    std::vector<double> z(O);
+    for (std::size_t o = 0; o < O; ++o) {
+      z[o] = w[K * C * O + o];
+      for (std::size_t k = 0; k < K; ++k) {
+        const long src = static_cast<long>(t) - static_cast<long>((K - 1 - k) * D);
+        if (src < 0) continue;
+        for (std::size_t c = 0; c < C; ++c) z[o] += x[src * C + c] * w[(k * C + c) * O + o];
+      }
+    }
+    double mean = 0, var = 0;
+    for (double v : z) mean += v / O;
+    for (double v : z) var += (v - mean) * (v - mean) / O;
+    for (std::size_t o = 0; o < O; ++o)
+      EXPECT_NEAR(y[t * O + o], (z[o] - mean) / std::sqrt(var + 1e-5) * ln[o] + ln[O + o], 1e-4) << t << "," << o;
+  }
+}
+
+// The SIMD backend (fused per-step Dense, vector activations) against the scalar reference.
+template <class N, std::size_t B>
+void simd_matches_scalar() {
+  auto net = seeded<N>(11);
+  const auto x = wave(B * N::input_size, 0.29f);
+  std::vector<float> t(B * N::output_size, 0.25f);
+  auto copy = std::make_unique<N>(*net);
+  Trainer<N, loss::MSE, optim::SGD, Batch<B>, backend::scalar> ref(*net, {.lr = 0.0f});
+  Trainer<N, loss::MSE, optim::SGD, Batch<B>> fast(*copy, {.lr = 0.0f});
+  const float l0 = ref.step(x, t), l1 = fast.step(x, t);
+  EXPECT_NEAR(l0, l1, 1e-5f * std::max(1.0f, std::abs(l0)));
+  for (std::size_t k = 0; k < N::output_size * B; ++k) ASSERT_NEAR(ref.outputs()[k], fast.outputs()[k], 1e-5f) << k;
+  float gmax = 0;
+  for (float g : ref.gradients()) gmax = std::max(gmax, std::abs(g));
+  for (std::size_t k = 0; k < N::param_count; ++k)
+    ASSERT_NEAR(ref.gradients()[k], fast.gradients()[k], 1e-4f * std::max(1.0f, gmax)) << "parameter " << k;
+}
+
+TEST(Sequence, SimdMatchesScalarOnOddShapes) {
+  simd_matches_scalar<Net<Input<17, 3>, Dense<33>, Tanh, GRU<17>, Dense<1>>, 3>();
+  simd_matches_scalar<Net<Input<1, 1>, LSTM<1>, Dense<3>, ReLU, Dense<1>>, 1>();
+  simd_matches_scalar<Net<Input<33, 2>, Conv1D<17, 3, 2>, GELU, LayerNorm, LSTM<3, Returns::last>, Dense<100>, Dense<2>>,
+                      5>();
+}
+
+// Learning a task that needs memory: output the input of 3 steps earlier.
+TEST(Sequence, TrainerLearnsADelayLine) {
+  constexpr std::size_t T = 12, B = 16;
+  using N = Net<Input<T, 1>, GRU<8>, Dense<1>>;
+  auto net = seeded<N>(2);
+  Trainer<N, loss::MSE, optim::Adam, Batch<B>> tr(*net, {.lr = 0.02f});
+  Rng rng(9);
+  float first = 0, last = 0;
+  for (int s = 0; s < 400; ++s) {
+    std::vector<float> x(B * T), y(B * T, 0.0f);
+    for (auto& v : x) v = rng.uniform(1.0f);
+    for (std::size_t b = 0; b < B; ++b)
+      for (std::size_t t = 3; t < T; ++t) y[b * T + t] = x[b * T + t - 3];
+    const float l = tr.step(x, y);
+    if (s == 0) first = l;
+    last = l;
+  }
+  EXPECT_LT(last, 0.1f * first) << "first " << first << " last " << last;
+}
+
+// DataParallel over sequences gives the Trainer's update (the same mean gradient).
+TEST(Sequence, DataParallelMatchesTrainer) {
+  using N = Net<Input<10, 2>, Conv1D<4, 2>, Tanh, LSTM<5>, Dense<1>>;
+  constexpr std::size_t B = 8;
+  auto a = seeded<N>(4);
+  auto b = std::make_unique<N>(*a);
+  using T = Trainer<N, loss::MSE, optim::SGD, Batch<B>>;
+  T one(*a, {.lr = 0.1f});
+  DataParallel<T, Threads<2>> two(*b, {.lr = 0.1f});
+  const auto x = wave(B * N::input_size, 0.43f);
+  const auto y = wave(B * N::output_size, 0.91f);
+  for (int s = 0; s < 3; ++s) EXPECT_NEAR(one.step(x, y), two.step(x, y), 1e-5f);
+  for (std::size_t k = 0; k < N::param_count; ++k) ASSERT_NEAR(a->params()[k], b->params()[k], 1e-5f) << k;
+}
