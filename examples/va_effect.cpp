@@ -14,6 +14,10 @@
 // amp-modelling work calls ≤ 0.01 inaudible for most material), realtime_factor the time
 // the stream took per second of audio (below 1: faster than real time). Exits 1 when
 // esr > --max-esr (0.01).
+//
+// With --tbptt the windows are consecutive instead of random: 32 streams, each a 32nd of the
+// training audio, are cut into windows of T samples, and the GRU carries its state from one
+// window to the next (truncated backpropagation through time, `Trainer::carry_state`).
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -77,6 +81,7 @@ int main(int argc, char** argv) {
   float lr = 0.01f;
   std::size_t steps = 1500;
   std::uint64_t seed = 1;
+  bool tbptt = false;
   app.add_option("--drive", drive, "the pedal's drive knob (gain into the tanh)")->check(CLI::Range(0.1, 50.0));
   app.add_option("--cutoff", cutoff, "the pedal's low-pass cutoff in Hz")->check(CLI::Range(20.0, 20000.0));
   app.add_option("--steps", steps, "training steps (batches of 32 windows of 96 samples)")->check(CLI::PositiveNumber);
@@ -85,6 +90,7 @@ int main(int argc, char** argv) {
   app.add_option("--test-seconds", test_seconds, "seconds of held-out audio")->check(CLI::Range(0.1, 600.0));
   app.add_option("--max-esr", max_esr, "exit 1 when the held-out error-to-signal ratio is above this");
   app.add_option("--seed", seed, "seed of the audio and the initial weights");
+  app.add_flag("--tbptt", tbptt, "consecutive windows of 32 streams with the state carried (truncated BPTT)");
   CLI11_PARSE(app, argc, argv);
 
   const auto x_train = guitar(train_seconds, seed), y_train = pedal(x_train, drive, cutoff);
@@ -99,11 +105,19 @@ int main(int argc, char** argv) {
   const lr::WarmupCosine schedule{.base = lr, .warmup = steps / 20 + 1, .total = steps, .min = lr / 50};
   Rng rng(seed + 7);
   std::vector<float> xs(batch * window), ys(batch * window);
+  const std::size_t windows_per_stream = x_train.size() / batch / window;  // --tbptt
+  if (tbptt && windows_per_stream == 0) {
+    std::fprintf(stderr, "error: --tbptt needs at least %zu samples of training audio\n", batch * window);
+    return 2;
+  }
+  trainer.carry_state(tbptt);
   const auto t0 = std::chrono::steady_clock::now();
   double running = 0;
   for (std::size_t s = 0; s < steps; ++s) {
-    for (std::size_t b = 0; b < batch; ++b) {  // random windows of the training audio
-      const std::size_t at = rng.below(x_train.size() - window);
+    const std::size_t w = tbptt ? s % windows_per_stream : 0;
+    if (tbptt && w == 0) trainer.reset_state();  // every stream starts again from its beginning
+    for (std::size_t b = 0; b < batch; ++b) {  // random windows, or window w of each stream
+      const std::size_t at = tbptt ? (b * windows_per_stream + w) * window : rng.below(x_train.size() - window);
       std::copy_n(x_train.begin() + static_cast<std::ptrdiff_t>(at), window, xs.begin() + static_cast<std::ptrdiff_t>(b * window));
       std::copy_n(y_train.begin() + static_cast<std::ptrdiff_t>(at), window, ys.begin() + static_cast<std::ptrdiff_t>(b * window));
     }

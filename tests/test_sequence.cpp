@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <ctnn/ctnn.hpp>
 #include <ctnn/parallel/data_parallel.hpp>
 #include <memory>
@@ -39,9 +40,11 @@ TEST(Sequence, ShapesAndFootprints) {
   static_assert(N::param_sizes[1] == 3 * 7 * (5 + 7 + 2));
   static_assert(N::param_sizes[2] == 4 * 4 * (7 + 4 + 2));
   static_assert(N::param_sizes[3] == 8);
-  // Training keeps each recurrent step's aux values and state: GRU 4H + H, LSTM 4H + 2H.
-  static_assert(N::saved_sizes[1] == 17 * 5 * 7 && N::saved_sizes[2] == 17 * 6 * 4 && N::saved_sizes[0] == 0);
-  static_assert(N::activation_count == 17 * 5 + 17 * 7 + 4 + 4 + 2 + 17 * 5 * 7 + 17 * 6 * 4);
+  // Training keeps each recurrent step's aux values and state (GRU 4H + H, LSTM 4H + 2H) and
+  // the initial state; truncated BPTT carries the state (GRU H, LSTM 2H).
+  static_assert(N::saved_sizes[1] == 17 * 5 * 7 + 7 && N::saved_sizes[2] == 17 * 6 * 4 + 8 && N::saved_sizes[0] == 0);
+  static_assert(N::activation_count == 17 * 5 + 17 * 7 + 4 + 4 + 2 + (17 * 5 * 7 + 7) + (17 * 6 * 4 + 8));
+  static_assert(N::carry_sizes[1] == 7 && N::carry_sizes[2] == 8 && N::carry_count == 15 && N::carry_offsets[2] == 7);
   EXPECT_EQ(net_name<N>(), "ctnn::Net<ctnn::Input<17, 3>, ctnn::Conv1D<5, 3, 2>, ctnn::GRU<7>, ctnn::LSTM<4, "
                            "ctnn::Returns::last>, ctnn::LayerNorm, ctnn::Dense<2>>");
 }
@@ -183,4 +186,91 @@ TEST(Sequence, DataParallelMatchesTrainer) {
   const auto y = wave(B * N::output_size, 0.91f);
   for (int s = 0; s < 3; ++s) EXPECT_NEAR(one.step(x, y), two.step(x, y), 1e-5f);
   for (std::size_t k = 0; k < N::param_count; ++k) ASSERT_NEAR(a->params()[k], b->params()[k], 1e-5f) << k;
+}
+
+// Truncated BPTT: consecutive windows with carry_state(true) continue each stream; the outputs
+// equal a whole-sequence forward over the concatenated windows, and the gradient is that of
+// the window's loss with its starting state held fixed.
+TEST(Sequence, TruncatedBpttContinuesTheStreams) {
+  constexpr std::size_t T = 6, B = 3, W = 4;  // 4 windows of 6 steps per stream
+  using Window = Net<Input<T, 2>, LSTM<4>, GRU<3>, Dense<1>>;
+  using Whole = Net<Input<W * T, 2>, LSTM<4>, GRU<3>, Dense<1>>;
+  static_assert(Window::param_count == Whole::param_count);
+  auto net = seeded<Window>(6);
+  auto whole = std::make_unique<Whole>();
+  std::copy(net->params().begin(), net->params().end(), whole->params().begin());
+  const auto streams = wave(B * W * T * 2, 0.23f);  // stream b: W·T steps of 2 features
+  Trainer<Window, loss::MSE, optim::SGD, Batch<B>> tr(*net, {.lr = 0.0f});
+  tr.carry_state(true);
+  std::vector<float> x(B * T * 2), y(B * T, 0.1f);
+  for (std::size_t w = 0; w < W; ++w) {
+    for (std::size_t b = 0; b < B; ++b)
+      std::copy_n(streams.begin() + static_cast<std::ptrdiff_t>((b * W * T + w * T) * 2), T * 2,
+                  x.begin() + static_cast<std::ptrdiff_t>(b * T * 2));
+    tr.step(x, y);
+    for (std::size_t b = 0; b < B; ++b) {
+      const auto full = whole->forward(std::span<const float, Whole::input_size>(streams.data() + b * W * T * 2, Whole::input_size));
+      for (std::size_t t = 0; t < T; ++t)
+        ASSERT_NEAR(tr.outputs()[b * T + t], full[w * T + t], 2e-6f) << "window " << w << " stream " << b << " step " << t;
+    }
+  }
+  // The gradient of one more window against central differences with the carried state fixed.
+  const std::vector<float> carried(tr.carried_state().begin(), tr.carried_state().end());
+  auto loss_at = [&](std::vector<float>& grads) {
+    std::copy(carried.begin(), carried.end(), tr.carried_state().begin());
+    const float l = tr.compute_gradients(x, y);
+    grads.assign(tr.gradient_block().begin(), tr.gradient_block().end());
+    return l;
+  };
+  std::vector<float> g, unused;
+  loss_at(g);
+  float gmax = 0;
+  for (float v : g) gmax = std::max(gmax, std::abs(v));
+  EXPECT_GT(gmax, 1e-3f);
+  const float h = 1e-2f;
+  for (std::size_t k = 0; k < Window::param_count; ++k) {
+    float& p = net->params()[k];
+    const float keep = p;
+    p = keep + h;
+    const float lp = loss_at(unused);
+    p = keep - h;
+    const float lm = loss_at(unused);
+    p = keep;
+    const float numeric = (lp - lm) / (2 * h);
+    ASSERT_NEAR(g[k], numeric, 5e-4f + 1e-2f * std::abs(numeric)) << "parameter " << k;
+  }
+  // A failing step leaves the carried state as it was; reset_state starts new streams.
+  std::copy(carried.begin(), carried.end(), tr.carried_state().begin());
+  x[5] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THROW(tr.step(x, y), Error);
+  for (std::size_t k = 0; k < carried.size(); ++k) ASSERT_EQ(tr.carried_state()[k], carried[k]);
+  tr.reset_state();
+  for (float v : tr.carried_state()) ASSERT_EQ(v, 0.0f);
+}
+
+// DataParallel's truncated BPTT continues the streams as Trainer's does.
+TEST(Sequence, DataParallelTruncatedBpttMatchesTrainer) {
+  constexpr std::size_t T = 5, B = 4;
+  using N = Net<Input<T, 1>, GRU<6>, Dense<1>>;
+  auto a = seeded<N>(12);
+  auto b = std::make_unique<N>(*a);
+  using Tr = Trainer<N, loss::MSE, optim::Adam, Batch<B>>;
+  Tr one(*a, {.lr = 0.01f});
+  DataParallel<Tr, Threads<2>, Chunks<2>> two(*b, {.lr = 0.01f});
+  one.carry_state(true);
+  two.carry_state(true);
+  const auto stream = wave(B * 4 * T, 0.37f);
+  for (std::size_t w = 0; w < 4; ++w) {
+    std::vector<float> x(B * T), y(B * T);
+    for (std::size_t s = 0; s < B; ++s)
+      for (std::size_t t = 0; t < T; ++t) {
+        x[s * T + t] = stream[s * 4 * T + w * T + t];
+        y[s * T + t] = 0.5f * x[s * T + t];
+      }
+    EXPECT_NEAR(one.step(x, y), two.step(x, y), 1e-5f) << "window " << w;
+  }
+  for (std::size_t k = 0; k < N::param_count; ++k) ASSERT_NEAR(a->params()[k], b->params()[k], 1e-5f) << k;
+  // With two chunks of two samples, the per-chunk layout equals the Trainer's [layer][sample] (one layer carries).
+  for (std::size_t k = 0; k < one.carried_state().size(); ++k)
+    ASSERT_NEAR(one.carried_state()[k], two.carried_state()[k], 1e-5f) << k;
 }

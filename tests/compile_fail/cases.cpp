@@ -105,12 +105,34 @@ constexpr auto n = cuda::MlpSpec<N>::param_count;
 #elif defined(CTNN_CASE_cuda_stacked_activations)
 using N = Net<Input<8>, Dense<16>, ReLU, Tanh, Dense<4>>;
 constexpr auto n = cuda::MlpSpec<N>::param_count;
+#elif defined(CTNN_CASE_recurrent_on_flat_input)
+using N = Net<Input<8>, Dense<4>, GRU<4>>;
+constexpr auto n = N::param_count;
+#elif defined(CTNN_CASE_conv1d_on_flat_input)
+using N = Net<Input<8>, Conv1D<2, 3>>;
+constexpr auto n = N::param_count;
+#elif defined(CTNN_CASE_stream_not_a_sequence)
+using N = Net<Input<8>, Dense<1>>;
+N net;
+Stream<N> s(net);
+#elif defined(CTNN_CASE_stream_mixes_steps)
+using N = Net<Input<4, 2>, GRU<3>, Flatten, Dense<1>>;
+N net;
+Stream<N> s(net);
+#elif defined(CTNN_CASE_carry_state_with_conv1d)
+using N = Net<Input<8, 1>, Conv1D<2, 3>, GRU<2>, Dense<1>>;
+N net;
+Trainer<N, loss::MSE, optim::SGD, Batch<2>> t(net);
+void f() { t.carry_state(true); }
 #else
 using N = Net<Input<4>, Dense<3>, ReLU, Dense<2>, Softmax>;
 static_assert(N::param_count == 4 * 3 + 3 + 3 * 2 + 2);
 using C = Net<Input<1, 28, 28>, Conv2D<8, 4, 3>, ReLU, MaxPool2D<3>, Flatten, Dropout<100>, Dense<10>>;
 static_assert(C::output_size == 10);
 static_assert(cuda::MlpSpec<Net<Input<784>, Dense<256>, ReLU, Dense<10>>>::padded[2] == 16);
+using S = Net<Input<8, 1>, Conv1D<2, 3>, GRU<2>, LSTM<3, Returns::last>, Dense<1>>;
+static_assert(S::output_size == 1);
+inline void stream_compiles(const S& net) { Stream<S> s(net); }
 #endif
 
 int main() {}

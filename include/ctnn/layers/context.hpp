@@ -42,6 +42,10 @@ struct PassContext {
   /// write that many values per sample after its B outputs, for its backward to read
   /// (a recurrent layer's gates). False in inference, where there is no room after y.
   bool saving = false;
+  /// Truncated backpropagation through time: when not null, a layer with `carry_floats`
+  /// starts each sample from the state stored here (B·carry_floats for the running layer) and
+  /// stores its final state back, so the next batch continues the sequences of this one.
+  float* carry = nullptr;
   /// Optional cache of transposed Dense weights, laid out like the parameter block of the
   /// pass: a pipeline stage runs several backward passes per step on the same weights and
   /// transposes them once (`transposed_ready` false on the first, true after).
@@ -78,6 +82,15 @@ template <class L>
 inline constexpr std::size_t layer_saved_v = [] {
   if constexpr (requires { L::saved_floats; })
     return std::size_t{L::saved_floats};
+  else
+    return std::size_t{0};
+}();
+
+/// State per sample layer L carries from one batch to the next in truncated BPTT (`carry_floats`, else 0).
+template <class L>
+inline constexpr std::size_t layer_carry_v = [] {
+  if constexpr (requires { L::carry_floats; })
+    return std::size_t{L::carry_floats};
   else
     return std::size_t{0};
 }();

@@ -107,8 +107,11 @@ struct recurrent {
   static constexpr std::size_t param_count = bh + G;
   static constexpr std::size_t flops = Steps * (2 * (F + H) * G + 2 * G + Cell::flops_per_step);
   static constexpr bool trainable = true;
-  /// Per sample, kept by a training forward for backward: each step's aux values and new state.
-  static constexpr std::size_t saved_floats = Steps * (A + S);
+  /// Per sample, kept by a training forward for backward: each step's aux values and new
+  /// state, and the state it started from.
+  static constexpr std::size_t saved_floats = Steps * (A + S) + S;
+  /// Per sample, carried from one batch to the next in truncated BPTT: the state.
+  static constexpr std::size_t carry_floats = S;
   /// Floats of state a streaming runner keeps between steps.
   static constexpr std::size_t stream_state_floats = S;
 
@@ -138,12 +141,19 @@ struct recurrent {
     for (std::size_t j = 0; j < S; ++j) state[j] = next[j];
   }
 
-  /// Forward for a batch of B sequences; with `ctx.saving`, the aux values and states go after y.
+  /// Forward for a batch of B sequences; with `ctx.saving`, the aux values and states go after
+  /// y (steps first, then the B initial states); with `ctx.carry` (float only), each sample
+  /// starts from its carried state and leaves its final state there.
   template <std::size_t B, class Be, class T>
   static void forward(Be be, const T* p, const T* x, T* y, const PassContext& ctx) noexcept {
     T* saved = ctx.saving ? y + B * output_shape::size : nullptr;
+    float* carry = std::is_same_v<T, float> ? ctx.carry : nullptr;
     for (std::size_t b = 0; b < B; ++b) {
       std::array<T, S> state{};
+      if (carry != nullptr)
+        for (std::size_t j = 0; j < S; ++j) state[j] = static_cast<T>(carry[b * S + j]);
+      if (saved != nullptr)
+        for (std::size_t j = 0; j < S; ++j) saved[B * Steps * (A + S) + b * S + j] = state[j];
       std::array<T, A> aux_local;
       for (std::size_t t = 0; t < Steps; ++t) {
         T* s = saved == nullptr ? nullptr : saved + (b * Steps + t) * (A + S);
@@ -155,6 +165,8 @@ struct recurrent {
       }
       if constexpr (R == Returns::last)
         for (std::size_t j = 0; j < H; ++j) y[b * H + j] = state[j];
+      if (carry != nullptr)
+        for (std::size_t j = 0; j < S; ++j) carry[b * S + j] = static_cast<float>(state[j]);
     }
   }
   template <std::size_t B, class Be, class T>
@@ -163,14 +175,15 @@ struct recurrent {
   }
 
   /// Backpropagation through time over the saved steps; accumulates into dp, writes dx
-  /// unless it is null. Needs a saving forward (`forward_pass_saving`) before it.
+  /// unless it is null. Needs a saving forward (`forward_pass_saving`) before it. A carried
+  /// initial state is a constant here: the gradient stops at the window's first step.
   template <std::size_t B, class Be, class T>
   static void backward(Be, const T* p, const T* x, const T* y, const T* dy, T* dx, T* dp,
                        const PassContext&) noexcept {
     const T* saved = y + B * output_shape::size;
     for (std::size_t b = 0; b < B; ++b) {
       std::array<T, S> dstate{};
-      const std::array<T, S> zero{};
+      const T* initial = saved + B * Steps * (A + S) + b * S;
       for (std::size_t t = Steps; t-- > 0;) {
         if constexpr (R == Returns::sequence) {
           for (std::size_t j = 0; j < H; ++j) dstate[j] += dy[(b * Steps + t) * H + j];
@@ -178,7 +191,7 @@ struct recurrent {
           for (std::size_t j = 0; j < H; ++j) dstate[j] += dy[b * H + j];
         }
         const T* s = saved + (b * Steps + t) * (A + S);
-        const T* prev = t == 0 ? zero.data() : s - S;  // the state after step t - 1
+        const T* prev = t == 0 ? initial : s - S;  // the state after step t - 1
         std::array<T, G> dgx, dgh;
         Cell::back(s, prev, s + A, dstate.data(), dgx.data(), dgh.data());
         for (std::size_t j = 0; j < G; ++j) dp[bx + j] += dgx[j], dp[bh + j] += dgh[j];

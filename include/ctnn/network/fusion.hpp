@@ -138,7 +138,7 @@ void fused_node_forward(Be be, const float* params, const float* in, float* out,
     kernel::conv_act_forward<typename Lay::geometry, Lay::out_channels, B, detail::node_activation<NetT, N>>(
         be, p, p + Lay::weight_count, in, out, nullptr, ctx.scratch);
   else
-    detail::layer_forward<Lay, B>(be, p, in, out, at_layer_context(ctx, I));
+    detail::layer_forward<Lay, B>(be, p, in, out, forward_context<NetT, B>(ctx, I));
 }
 
 /// Inference forward over the fused nodes (SIMD backends); scratch as in `forward_pass`.
@@ -186,7 +186,7 @@ void fused_forward_pass_saving(Be be, const float* params, const float* x, float
             kernel::conv_act_forward<typename Lay::geometry, Lay::out_channels, B, Act>(be, p, p + Lay::weight_count,
                                                                                        in, out, z, ctx.scratch);
           else
-            detail::layer_forward<Lay, B>(be, p, in, out, at_layer_context(ctx, I));
+            detail::layer_forward<Lay, B>(be, p, in, out, forward_context<NetT, B>(ctx, I));
           in = out;
         }(),
         ...);

@@ -134,6 +134,13 @@ class Net {
   }();
   /// Values per sample held by a training pass: every layer's output and saved values.
   static constexpr std::size_t activation_count = sum(activation_sizes) + sum(saved_sizes);
+  /// State per sample each layer carries across batches in truncated BPTT (a recurrent layer's h, c).
+  static constexpr auto carry_sizes = per_layer([]<class L>() { return layer_carry_v<L>; });
+  /// Offset (per sample) of each layer's carried state: at batch B, layer I's starts at `carry_offsets[I] * B`.
+  static constexpr auto carry_offsets = exclusive_scan(carry_sizes);
+  /// Carried state per sample, all layers.
+  static constexpr std::size_t carry_count = sum(carry_sizes);
+
   /// The widest tensor between two layers, per sample.
   static constexpr std::size_t max_width =
       std::max(input_size, *std::max_element(activation_sizes.begin(), activation_sizes.end()));

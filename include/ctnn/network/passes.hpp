@@ -19,6 +19,15 @@ inline PassContext at_layer_context(PassContext ctx, std::size_t index) noexcept
   return ctx;
 }
 
+/// `ctx` as seen by layer I of `NetT` in a forward pass at batch B: its index, and its slice of
+/// the carried states.
+template <class NetT, std::size_t B>
+PassContext forward_context(const PassContext& ctx, std::size_t I) noexcept {
+  PassContext c = at_layer_context(ctx, I);
+  if (c.carry != nullptr) c.carry += NetT::carry_offsets[I] * B;
+  return c;
+}
+
 /**
  * @brief Inference forward for a batch of B: layer outputs alternate between two
  * scratch buffers of `NetT::max_width * B` values; the last layer writes y.
@@ -33,7 +42,7 @@ void forward_pass(Be be, const T* params, const T* x, T* y, T* scratch0, T* scra
         [&] {
           T* out = (I + 1 == L) ? y : (I % 2 == 0 ? scratch0 : scratch1);
           detail::layer_forward<typename NetT::template layer<I>, B>(be, params + NetT::param_offsets[I], in, out,
-                                                                     at_layer_context(ctx, I));
+                                                                     forward_context<NetT, B>(ctx, I));
           in = out;
         }(),
         ...);
@@ -55,7 +64,7 @@ void forward_pass_saving(Be be, const T* params, const T* x, T* outs, PassContex
         [&] {
           T* out = outs + NetT::activation_offsets[I] * B;
           detail::layer_forward<typename NetT::template layer<I>, B>(be, params + NetT::param_offsets[I], in, out,
-                                                                     at_layer_context(ctx, I));
+                                                                     forward_context<NetT, B>(ctx, I));
           in = out;
         }(),
         ...);

@@ -4,6 +4,7 @@
  * @brief `ctnn::Trainer<Net, Loss, Optimizer, Batch<B>>`: forward, loss, backward and
  * update for one batch per `step`, with NaN/Inf detection.
  */
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstddef>
@@ -11,6 +12,7 @@
 #include <span>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "../activations/softmax.hpp"
@@ -27,6 +29,16 @@
 #include "passes.hpp"
 
 CTNN_BEGIN_NAMESPACE
+
+namespace detail {
+/// Whether truncated BPTT carries every state a layer keeps between steps (Conv1D's history is not).
+template <class NetT>
+inline constexpr bool carries_every_state = []<std::size_t... I>(std::index_sequence<I...>) {
+  return ((!requires { NetT::template layer<I>::stream_state_floats; } ||
+           layer_carry_v<typename NetT::template layer<I>> > 0) &&
+          ...);
+}(std::make_index_sequence<NetT::layer_count>{});
+}  // namespace detail
 
 /**
  * @brief Trains a network in place, one compile-time batch per `step`.
@@ -70,7 +82,8 @@ class Trainer {
         state_(O::state_blocks * NetT::param_count),
         acts_(NetT::activation_count * batch),
         dout_(out_n * batch),
-        scratch_(2 * NetT::max_width * batch + extra_scratch) {}
+        scratch_(2 * NetT::max_width * batch + extra_scratch),
+        carry_(NetT::carry_count * batch) {}
   /// Options naming something `O::Options` lacks: one readable error (see `reject_options`).
   template <class Unused = void>
   Trainer(NetT& net, detail::AnyOptimizerOptions, std::uint64_t = 0) : Trainer(net) {
@@ -106,6 +119,24 @@ class Trainer {
     detail::restore_optimizer_steps(opt_, n);
   }
   std::span<const float> gradients() const noexcept { return grads_.span(); }  ///< last step's gradients
+
+  /**
+   * @brief Truncated backpropagation through time over streams longer than the network's T
+   * steps. When on, sample b of each step continues sample b of the step before: every
+   * recurrent layer starts from the state the previous step ended in (zero at first, and
+   * after `reset_state`), and backpropagation stops at the window's first step. Feed
+   * consecutive windows of B streams. A step that raises leaves the carried state as it was.
+   */
+  void carry_state(bool on) noexcept {
+    static_assert(detail::carries_every_state<NetT>,
+                  "ctnn::Trainer::carry_state: a layer of this network keeps a history that truncated BPTT "
+                  "does not carry (Conv1D); carry_state works with GRU, LSTM and stateless layers");
+    carrying_ = on;
+  }
+  /// Zeroes the carried states: the next step starts new streams.
+  void reset_state() noexcept { std::fill_n(carry_.data(), carry_.size(), 0.0f); }
+  /// The carried states (B · `NetT::carry_count` floats; layer I's at `carry_offsets[I]·B`).
+  std::span<float> carried_state() noexcept { return carry_.span(); }
   O& optimizer() noexcept { return opt_; }
   NetT& net() noexcept { return net_; }
   /// The network's outputs for the last batch (n·output_size values for its n samples), before the update.
@@ -116,9 +147,20 @@ class Trainer {
  private:
   template <class Tt>
   float step_impl(std::span<const float> inputs, std::span<const Tt> targets) {
-    const float loss = compute_impl(inputs, targets);
-    apply_gradients(loss);
-    return loss;
+    if (!carrying_) {
+      const float loss = compute_impl(inputs, targets);
+      apply_gradients(loss);
+      return loss;
+    }
+    carry_before_.assign(carry_.data(), carry_.data() + carry_.size());
+    try {
+      const float loss = compute_impl(inputs, targets);
+      apply_gradients(loss);
+      return loss;
+    } catch (...) {
+      std::copy(carry_before_.begin(), carry_before_.end(), carry_.data());
+      throw;
+    }
   }
 
   /// Validates, then forward, loss and backward into the gradient block; no NaN check.
@@ -154,6 +196,7 @@ class Trainer {
     ctx.step = steps_;
     ctx.training = true;
     ctx.ready = ready;
+    if (carrying_) ctx.carry = carry_.data();
     if constexpr (SimdBackend<Be>)
       fused_forward_pass_saving<NetT, batch>(Be{}, p, inputs.data(), acts_.data(), ctx);
     else
@@ -231,6 +274,9 @@ class Trainer {
   O opt_;
   AlignedBuffer grads_, state_, acts_, dout_, scratch_;
   std::vector<float> pad_;  ///< a partial batch padded to B (allocated on the first one)
+  AlignedBuffer carry_;     ///< truncated BPTT: each layer's state per sample
+  std::vector<float> carry_before_;  ///< the carried state before the running step
+  bool carrying_ = false;
   std::size_t partial_ = batch;
   std::size_t steps_ = 0;
 };

@@ -133,6 +133,20 @@ class DataParallel {
    * panel as it is computed and never stored — a pass over its 4·in·out bytes fewer per step.
    */
   void keep_gradients(bool on) noexcept { keep_gradients_ = on; }
+
+  /// Truncated backpropagation through time, as `Trainer::carry_state`: sample b of each step
+  /// continues sample b of the step before.
+  void carry_state(bool on) noexcept {
+    static_assert(detail::carries_every_state<NetT>,
+                  "ctnn::DataParallel::carry_state: a layer of this network keeps a history that truncated BPTT "
+                  "does not carry (Conv1D); carry_state works with GRU, LSTM and stateless layers");
+    carrying_ = on;
+  }
+  /// Zeroes the carried states: the next step starts new streams.
+  void reset_state() noexcept { std::fill_n(carry_.data(), carry_.size(), 0.0f); }
+  /// The carried states, per chunk: chunk c's at `c · carry_count · chunk`, laid out within as a
+  /// `Trainer<…, Batch<chunk>>`'s.
+  std::span<float> carried_state() noexcept { return carry_.span(); }
   /**
    * @brief The last step's reduced gradients (the chunks' blocks summed in chunk order).
    * @throws ctnn::Error unless the last step ran with `keep_gradients(true)`.
@@ -398,6 +412,9 @@ class DataParallel {
   const void* gather_targets_ = nullptr;
   const std::uint32_t* gather_rows_ = nullptr;
   AlignedBuffer gathered_x_;
+  AlignedBuffer carry_{NetT::carry_count * batch};  ///< truncated BPTT: each chunk's carried states
+  std::vector<float> carry_before_;                  ///< the carried states before the running step
+  bool carrying_ = false;
   std::unique_ptr<std::byte[]> gathered_t_;  ///< B·targets_per_sample targets of up to 8 bytes
   void (*gather_)(DataParallel&, std::size_t) = nullptr;
   std::array<double, chunks> chunk_loss_{};

@@ -93,7 +93,12 @@ float DataParallel<TrainerT, ThreadsT, ChunksT>::run_step() {
     const auto* chunk_targets = static_cast<const Tt*>(t) + c * chunk * targets_per_sample;
     return detail::loss_value_and_gradient<L, Be, out_n, chunk>(out, chunk_targets, d);
   };
+  if (carrying_) carry_before_.assign(carry_.data(), carry_.data() + carry_.size());
   crew_.run(0);
+  auto fail = [&](const std::string& what) {
+    if (carrying_) std::copy(carry_before_.begin(), carry_before_.end(), carry_.data());
+    detail::raise(what);
+  };
   if constexpr (!split_mlp) {  // each chunk's outputs lie in its own activation block
     constexpr std::size_t last = NetT::activation_offsets[NetT::layer_count - 1];
     for (std::size_t c = 0; c < chunks; ++c)
@@ -104,12 +109,12 @@ float DataParallel<TrainerT, ThreadsT, ChunksT>::run_step() {
   for (double l : chunk_loss_) loss += l;  // fixed order
   loss /= chunks;
   if (!std::isfinite(loss))
-    detail::raise("ctnn::DataParallel::step: non-finite loss at step " + std::to_string(steps_) +
-                  "; check the inputs for NaN/Inf or lower the learning rate (parameters left unchanged)");
+    fail("ctnn::DataParallel::step: non-finite loss at step " + std::to_string(steps_) +
+         "; check the inputs for NaN/Inf or lower the learning rate (parameters left unchanged)");
   for (const auto& w : workers_)
     if (w->bad != no_bad)
-      detail::raise("ctnn::DataParallel::step: non-finite gradient at step " + std::to_string(steps_) +
-                    " (parameter " + std::to_string(w->bad) + "); parameters left unchanged");
+      fail("ctnn::DataParallel::step: non-finite gradient at step " + std::to_string(steps_) + " (parameter " +
+           std::to_string(w->bad) + "); parameters left unchanged");
   ++steps_;
   return static_cast<float>(loss);
 }
@@ -163,6 +168,7 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::work_chunks(std::size_t w) {
     ctx.seed = seed_;
     ctx.step = steps_ * chunks + c;  // masks depend on the chunk, not the thread
     ctx.training = true;
+    if (carrying_) ctx.carry = carry_.data() + c * NetT::carry_count * chunk;
     if constexpr (SimdBackend<Be>) {
       ctx.transposed = me.wt.data();
       ctx.transposed_ready = true;
