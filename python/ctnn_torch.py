@@ -13,7 +13,8 @@ Supported modules: Linear, Conv2d, MaxPool2d, AvgPool2d, Flatten, ReLU, LeakyReL
 Sigmoid, GELU (exact), Softmax (last), Identity, Dropout, LayerNorm, and for sequences the
 batch-first modules defined here: ``GRU``, ``LSTM`` (``nn.GRU`` / ``nn.LSTM`` that return
 their output sequence, or its last step, so they fit an ``nn.Sequential``) and
-``CausalConv1d``. Anything else is a ``ValueError`` naming the module. Images: ctnn stores
+``CausalConv1d``; and ``Residual`` (``x + f(x)``, an ``nn.Sequential`` inside).
+Anything else is a ``ValueError`` naming the module. Images: ctnn stores
 them channels-last; feed a ctnn network ``x.permute(0, 2, 3, 1)`` of what the PyTorch model
 takes (nothing to do for one channel). Sequences are ``[batch, steps, features]`` in both.
 """
@@ -99,6 +100,14 @@ class CausalConv1d(nn.Conv1d):
         return y.transpose(1, 2)
 
 
+class Residual(nn.Sequential):
+    """``x + f(x)`` with f the modules given, in order: ``ctnn::Residual<...>``. Its parameters
+    are named ``"{i}.{j}.weight"``, j the index inside."""
+
+    def forward(self, x):
+        return x + super().forward(x)
+
+
 def _sequence_module(i, m, shape):
     """The ctnn tag and output shape of a sequence module, or None for any other module."""
     if isinstance(m, (GRU, LSTM)):
@@ -109,6 +118,13 @@ def _sequence_module(i, m, shape):
         name = "GRU" if isinstance(m, GRU) else "LSTM"
         ret = ", ctnn::Returns::last" if m.last else ""
         return f"ctnn::{name}<{m.hidden_size}{ret}>", ((m.hidden_size,) if m.last else (shape[0], m.hidden_size))
+    if isinstance(m, Residual):
+        tags, out = [], shape
+        for tag, out in _layers(m, shape):
+            tags.append(tag)
+        if tuple(out) != tuple(shape):
+            _fail(i, m, f"the residual branch must return the shape it takes: {shape} in, {out} out")
+        return "ctnn::Residual<" + ", ".join(tags) + ">", shape
     if isinstance(m, CausalConv1d):
         if len(shape) != 2 or shape[1] != m.in_channels:
             _fail(i, m, f"expects a sequence (T, {m.in_channels}), found shape {shape}")
@@ -208,7 +224,7 @@ def _layers(model: nn.Module, input_shape):
         else:
             _fail(i, m, "no ctnn layer corresponds (supported: Linear, Conv2d, MaxPool2d, "
                         "AvgPool2d, Flatten, ReLU, LeakyReLU, Tanh, Sigmoid, GELU, Softmax, "
-                        "Identity, Dropout, LayerNorm, and ctnn_torch.GRU, LSTM, CausalConv1d)")
+                        "Identity, Dropout, LayerNorm, and ctnn_torch.GRU, LSTM, CausalConv1d, Residual)")
 
 
 _PLAIN = {nn.ReLU: "ctnn::ReLU", nn.Tanh: "ctnn::Tanh", nn.Sigmoid: "ctnn::Sigmoid",
@@ -257,7 +273,7 @@ def export(model: nn.Module, path: str, input_shape=None, metadata: dict | None 
 
 _SUPPORTED = (nn.Linear, nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.Flatten, nn.LeakyReLU, nn.GELU,
               nn.Softmax, nn.Dropout, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.Identity, nn.LayerNorm, GRU, LSTM,
-              CausalConv1d)
+              CausalConv1d, Residual)
 
 
 def load(model: nn.Module, path: str) -> dict:

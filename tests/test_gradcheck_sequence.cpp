@@ -35,3 +35,11 @@ TEST(GradCheckSequence, LayerNormFlatAndPerStep) {
 TEST(GradCheckSequence, DensePerStep) {
   check<Net<Input<4, 5>, Dense<3>, Sigmoid, Dense<2>>, MSE, 3>();
 }
+
+TEST(GradCheckSequence, Residual) {
+  check<Net<Input<6>, Dense<5>, Residual<Dense<5>, Tanh, Dense<5>>, Dense<2>>, CE, 2>();
+  check<Net<Input<5, 3>, Dense<4>, Residual<LayerNorm, GRU<4>>, Residual<Conv1D<4, 2, 2>, Tanh>, Dense<1>>, MSE, 2>(3);
+  // Nested, and on an image.
+  check<Net<Input<4>, Residual<Dense<4>, Residual<Dense<3>, Sigmoid, Dense<4>>, GELU>, Dense<3>>, CE, 3>(5);
+  check<Net<Input<2, 5, 5>, Residual<Conv2D<2, 3, 1, 1>, Tanh>, Flatten, Dense<2>>, CE, 2>(6);
+}

@@ -147,6 +147,8 @@ void simd_matches_scalar() {
 }
 
 TEST(Sequence, SimdMatchesScalarOnOddShapes) {
+  simd_matches_scalar<Net<Input<100>, Dense<33>, Residual<Dense<17>, ReLU, Dense<33>>, Tanh, Dense<3>>, 3>();
+  simd_matches_scalar<Net<Input<17, 2>, Conv1D<3, 2>, Residual<LayerNorm, Dense<33>, GELU, Dense<3>>, GRU<5>, Dense<1>>, 2>();
   simd_matches_scalar<Net<Input<17, 3>, Dense<33>, Tanh, GRU<17>, Dense<1>>, 3>();
   simd_matches_scalar<Net<Input<1, 1>, LSTM<1>, Dense<3>, ReLU, Dense<1>>, 1>();
   simd_matches_scalar<Net<Input<33, 2>, Conv1D<17, 3, 2>, GELU, LayerNorm, LSTM<3, Returns::last>, Dense<100>, Dense<2>>,
@@ -273,4 +275,29 @@ TEST(Sequence, DataParallelTruncatedBpttMatchesTrainer) {
   // With two chunks of two samples, the per-chunk layout equals the Trainer's [layer][sample] (one layer carries).
   for (std::size_t k = 0; k < one.carried_state().size(); ++k)
     ASSERT_NEAR(one.carried_state()[k], two.carried_state()[k], 1e-5f) << k;
+}
+
+// Residual: inference (scratch buffers) gives what a training forward (saved store) gives, and
+// the inner layers' parameters are the outer block's slice; names and shapes.
+TEST(Sequence, ResidualInferenceMatchesTraining) {
+  using N = Net<Input<9, 2>, Dense<6>, Residual<LayerNorm, GRU<6>, Dense<6>>, Residual<Conv1D<6, 3, 2>, Tanh>, Dense<1>>;
+  static_assert(N::param_sizes[1] == 12 + 3 * 6 * (6 + 6 + 2) + 6 * 6 + 6);
+  static_assert(std::is_same_v<N::layer<1>::output_shape, Shape<9, 6>>);
+  EXPECT_EQ(net_name<N>(), "ctnn::Net<ctnn::Input<9, 2>, ctnn::Dense<6>, ctnn::Residual<ctnn::LayerNorm, ctnn::GRU<6>, "
+                           "ctnn::Dense<6>>, ctnn::Residual<ctnn::Conv1D<6, 3, 2>, ctnn::Tanh>, ctnn::Dense<1>>");
+  constexpr std::size_t B = 3;
+  auto net = seeded<N>(13);
+  const auto x = wave(B * N::input_size, 0.61f);
+  std::vector<float> t(B * N::output_size, 0.0f);
+  Trainer<N, loss::MSE, optim::SGD, Batch<B>> tr(*net, {.lr = 0.0f});
+  tr.step(x, t);
+  for (std::size_t b = 0; b < B; ++b) {
+    const auto y = net->forward(std::span<const float, N::input_size>(x.data() + b * N::input_size, N::input_size));
+    for (std::size_t k = 0; k < N::output_size; ++k) ASSERT_NEAR(y[k], tr.outputs()[b * N::output_size + k], 1e-5f);
+    const auto ys = Predictor<N>(*net).forward(std::span<const float, N::input_size>(x.data() + b * N::input_size, N::input_size));
+    for (std::size_t k = 0; k < N::output_size; ++k) ASSERT_NEAR(ys[k], y[k], 1e-5f);
+  }
+  // Truncated BPTT reaches the GRU inside the Residual.
+  using R = Net<Input<4, 1>, Residual<GRU<1>>, Dense<1>>;
+  static_assert(R::carry_count == 1);
 }

@@ -59,6 +59,10 @@ TEST(Stream, EqualsTheSequenceForward) {
   // After a Returns::last layer the stream's output at step t is the forward of the first t steps.
   EXPECT_LE((stream_vs_sequence<Net<Input<23, 2>, LSTM<6, Returns::last>, Dense<4>, ReLU, Dense<3>>>(5)), 1e-6);
   EXPECT_LE((stream_vs_sequence<Net<Input<1, 1>, GRU<1>, Dense<1>>>(6)), 1e-6);
+  // Residual branches, one holding a convolution's history and a GRU's state.
+  EXPECT_LE((stream_vs_sequence<Net<Input<30, 2>, Dense<5>, Residual<Conv1D<5, 3, 2>, Tanh, GRU<5>>,
+                                    Residual<LayerNorm, Dense<5>>, Dense<1>>>(7)),
+            1e-6);
 }
 
 TEST(Stream, AllocatesNothingAndIsNoexcept) {

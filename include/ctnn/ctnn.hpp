@@ -32,6 +32,7 @@
 #include "network/names.hpp"
 #include "network/net.hpp"
 #include "network/predictor.hpp"
+#include "network/residual.hpp"
 #include "network/stream.hpp"
 #include "network/summary.hpp"
 #include "network/trainer.hpp"

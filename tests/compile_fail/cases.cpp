@@ -119,6 +119,9 @@ Stream<N> s(net);
 using N = Net<Input<4, 2>, GRU<3>, Flatten, Dense<1>>;
 N net;
 Stream<N> s(net);
+#elif defined(CTNN_CASE_residual_changes_shape)
+using N = Net<Input<8>, Dense<4>, Residual<Dense<4>, ReLU, Dense<3>>>;
+constexpr auto n = N::param_count;
 #elif defined(CTNN_CASE_carry_state_with_conv1d)
 using N = Net<Input<8, 1>, Conv1D<2, 3>, GRU<2>, Dense<1>>;
 N net;
@@ -133,6 +136,8 @@ static_assert(cuda::MlpSpec<Net<Input<784>, Dense<256>, ReLU, Dense<10>>>::padde
 using S = Net<Input<8, 1>, Conv1D<2, 3>, GRU<2>, LSTM<3, Returns::last>, Dense<1>>;
 static_assert(S::output_size == 1);
 inline void stream_compiles(const S& net) { Stream<S> s(net); }
+using RS = Net<Input<8, 2>, Dense<3>, Residual<LayerNorm, GRU<3>>, Dense<1>>;
+inline void carry_compiles(RS& net) { Trainer<RS, loss::MSE, optim::SGD, Batch<2>>(net).carry_state(true); }
 #endif
 
 int main() {}

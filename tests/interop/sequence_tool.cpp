@@ -17,6 +17,7 @@ using namespace ctnn;
 using Gru = Net<Input<64, 1>, GRU<16>, Dense<1>>;
 using Lstm = Net<Input<64, 1>, LSTM<12>, Dense<1>>;
 using Tcn = Net<Input<32, 2>, Conv1D<6, 3, 2>, Tanh, LayerNorm, GRU<5, Returns::last>, Dense<3>>;
+using Res = Net<Input<32, 2>, Dense<6>, Residual<LayerNorm, GRU<6>>, Residual<Conv1D<6, 3, 2>, Tanh>, Dense<1>>;
 
 namespace {
 
@@ -72,13 +73,14 @@ int run(const std::string& cmd, char** args, int nargs) {
 
 int main(int argc, char** argv) try {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: sequence_tool name|stream|forward gru|lstm|tcn [WEIGHTS INPUTS OUTPUTS]\n");
+    std::fprintf(stderr, "usage: sequence_tool name|stream|forward gru|lstm|tcn|res [WEIGHTS INPUTS OUTPUTS]\n");
     return 2;
   }
   const std::string cmd = argv[1], net = argv[2];
   if (net == "gru") return run<Gru>(cmd, argv + 3, argc - 3);
   if (net == "lstm") return run<Lstm>(cmd, argv + 3, argc - 3);
   if (net == "tcn") return run<Tcn>(cmd, argv + 3, argc - 3);
+  if (net == "res") return run<Res>(cmd, argv + 3, argc - 3);
   std::fprintf(stderr, "unknown network '%s'\n", net.c_str());
   return 2;
 } catch (const std::exception& e) {

@@ -1,5 +1,5 @@
-"""PyTorch-initialised sequence models run by ctnn: GRU, LSTM, and a causal Conv1d +
-LayerNorm + GRU stack, their weights exported with ctnn_torch and loaded by ctnn::io.
+"""PyTorch-initialised sequence models run by ctnn: GRU, LSTM, a causal Conv1d +
+LayerNorm + GRU stack, and residual blocks around them, their weights exported with ctnn_torch and loaded by ctnn::io.
 
 Run by CTest (interop.sequences) as: python test_torch_sequences.py TOOL WORKDIR, where TOOL
 is tests/interop/sequence_tool. Each recurrent model streams 10,000 samples one step at a
@@ -49,13 +49,16 @@ MODELS = {
     "lstm": (nn.Sequential(ctnn_torch.LSTM(1, 12), nn.Linear(12, 1)), (64, 1)),
     "tcn": (nn.Sequential(ctnn_torch.CausalConv1d(2, 6, 3, dilation=2), nn.Tanh(), nn.LayerNorm(6),
                           ctnn_torch.GRU(6, 5, last=True), nn.Linear(5, 3)), (32, 2)),
+    "res": (nn.Sequential(nn.Linear(2, 6), ctnn_torch.Residual(nn.LayerNorm(6), ctnn_torch.GRU(6, 6)),
+                          ctnn_torch.Residual(ctnn_torch.CausalConv1d(6, 6, 3, dilation=2), nn.Tanh()),
+                          nn.Linear(6, 1)), (32, 2)),
 }
 
 for name, (model, shape) in MODELS.items():
     model.eval()
     with torch.no_grad():
         for p in model.parameters():  # LayerNorm starts at 1 and 0: move it off them
-            if p.dim() == 1 and name == "tcn":
+            if p.dim() == 1 and name in ("tcn", "res"):
                 p.add_(0.1 * torch.randn_like(p))
     check(tool("name", name) == ctnn_torch.ctnn_type(model, shape), f"{name}: ctnn_type spells ctnn's declaration")
     weights = os.path.join(WORK, f"{name}.safetensors")
@@ -74,6 +77,11 @@ for name, (model, shape) in MODELS.items():
         x = torch.randn(steps, shape[1])
         with torch.no_grad():
             ref = torch.stack([model(x[: t + 1].unsqueeze(0))[0] for t in range(steps)])
+    elif name == "res":
+        steps = 2000
+        x = torch.randn(steps, shape[1])
+        with torch.no_grad():
+            ref = model(x.unsqueeze(0))[0]
     else:
         steps = 10_000  # far past the training length: the stream keeps its state
         t = torch.arange(steps, dtype=torch.float32)

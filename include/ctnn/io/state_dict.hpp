@@ -90,15 +90,20 @@ constexpr std::array<std::size_t, 3> flattened_image() {
   }
 }
 
-/// Applies f(ParamTensor, converter) to each parameter tensor of layer I.
+/// Applies f(ParamTensor, converter) to each parameter tensor of layer I; `outer` and
+/// `outer_base` place a network inside a `Residual` (names "{r}.{i}.", offsets within its slice).
 template <class NetT, std::size_t I, class F>
-void layer_tensors(F&& f) {
+void layer_tensors(F&& f, const std::string& outer = "", std::size_t outer_base = 0, std::size_t top = I) {
   using L = typename NetT::template layer<I>;
   using Tag = typename L::tag;
   if constexpr (L::trainable) {
-    const std::size_t base = NetT::param_offsets[I];
-    const std::string prefix = std::to_string(I) + ".";
-    if constexpr (ctnn::detail::is_dense_v<Tag>) {
+    const std::size_t base = outer_base + NetT::param_offsets[I];
+    const std::string prefix = outer + std::to_string(I) + ".";
+    if constexpr (requires { typename L::inner; }) {  // Residual: its layers as an nn.Sequential inside
+      [&]<std::size_t... J>(std::index_sequence<J...>) {
+        (layer_tensors<typename L::inner, J>(f, prefix, base, top), ...);
+      }(std::make_index_sequence<L::inner::layer_count>{});
+    } else if constexpr (ctnn::detail::is_dense_v<Tag>) {
       constexpr std::size_t in = L::in, out = L::out;
       static constexpr auto img = flattened_image<NetT, I>();
       // ctnn row r (its input index) is PyTorch column col(r).
@@ -111,45 +116,45 @@ void layer_tensors(F&& f) {
         }
       };
       // element k of the PyTorch tensor [out][in] <-> element of ctnn's [in][out]
-      f(ParamTensor{prefix + "weight", {out, in}, I, layer_name<Tag>(), base, in * out}, [=](std::size_t r_o) {
+      f(ParamTensor{prefix + "weight", {out, in}, top, layer_name<Tag>(), base, in * out}, [=](std::size_t r_o) {
         const std::size_t r = r_o / out, o = r_o % out;  // ctnn index r*out + o
         return o * in + col(r);
       });
-      f(ParamTensor{prefix + "bias", {out}, I, layer_name<Tag>(), base + in * out, out},
+      f(ParamTensor{prefix + "bias", {out}, top, layer_name<Tag>(), base + in * out, out},
         [](std::size_t k) { return k; });
     } else if constexpr (is_conv_v<Tag>) {
       using G = typename L::geometry;
       constexpr std::size_t O = L::out_channels, C = L::in_channels, KH = G::KH, KW = G::KW;
-      f(ParamTensor{prefix + "weight", {O, C, KH, KW}, I, layer_name<Tag>(), base, L::weight_count},
+      f(ParamTensor{prefix + "weight", {O, C, KH, KW}, top, layer_name<Tag>(), base, L::weight_count},
         [](std::size_t k) {  // ctnn [kh][kw][c][o] -> PyTorch [o][c][kh][kw]
           const std::size_t o = k % O, c = (k / O) % C, kw = (k / (O * C)) % KW, kh = k / (O * C * KW);
           return ((o * C + c) * KH + kh) * KW + kw;
         });
-      f(ParamTensor{prefix + "bias", {O}, I, layer_name<Tag>(), base + L::weight_count, O},
+      f(ParamTensor{prefix + "bias", {O}, top, layer_name<Tag>(), base + L::weight_count, O},
         [](std::size_t k) { return k; });
     } else if constexpr (is_conv1d_v<Tag>) {
       constexpr std::size_t O = L::out_channels, C = L::in_channels, K = L::kernel;
-      f(ParamTensor{prefix + "weight", {O, C, K}, I, layer_name<Tag>(), base, L::weight_count},
+      f(ParamTensor{prefix + "weight", {O, C, K}, top, layer_name<Tag>(), base, L::weight_count},
         [](std::size_t k) {  // ctnn [k][c][o] -> PyTorch [o][c][k]
           const std::size_t o = k % O, c = (k / O) % C, kk = k / (O * C);
           return (o * C + c) * K + kk;
         });
-      f(ParamTensor{prefix + "bias", {O}, I, layer_name<Tag>(), base + L::weight_count, O},
+      f(ParamTensor{prefix + "bias", {O}, top, layer_name<Tag>(), base + L::weight_count, O},
         [](std::size_t k) { return k; });
     } else if constexpr (is_recurrent_v<Tag>) {
       constexpr std::size_t G = L::G, In = L::features, H = L::units;
-      f(ParamTensor{prefix + "weight_ih_l0", {G, In}, I, layer_name<Tag>(), base + L::wx, In * G},
+      f(ParamTensor{prefix + "weight_ih_l0", {G, In}, top, layer_name<Tag>(), base + L::wx, In * G},
         [](std::size_t k) { return transposed<In, G>(k); });
-      f(ParamTensor{prefix + "weight_hh_l0", {G, H}, I, layer_name<Tag>(), base + L::wh, H * G},
+      f(ParamTensor{prefix + "weight_hh_l0", {G, H}, top, layer_name<Tag>(), base + L::wh, H * G},
         [](std::size_t k) { return transposed<H, G>(k); });
-      f(ParamTensor{prefix + "bias_ih_l0", {G}, I, layer_name<Tag>(), base + L::bx, G},
+      f(ParamTensor{prefix + "bias_ih_l0", {G}, top, layer_name<Tag>(), base + L::bx, G},
         [](std::size_t k) { return k; });
-      f(ParamTensor{prefix + "bias_hh_l0", {G}, I, layer_name<Tag>(), base + L::bh, G},
+      f(ParamTensor{prefix + "bias_hh_l0", {G}, top, layer_name<Tag>(), base + L::bh, G},
         [](std::size_t k) { return k; });
     } else if constexpr (std::is_same_v<Tag, LayerNorm>) {
       constexpr std::size_t N = L::features;
-      f(ParamTensor{prefix + "weight", {N}, I, layer_name<Tag>(), base, N}, [](std::size_t k) { return k; });
-      f(ParamTensor{prefix + "bias", {N}, I, layer_name<Tag>(), base + N, N}, [](std::size_t k) { return k; });
+      f(ParamTensor{prefix + "weight", {N}, top, layer_name<Tag>(), base, N}, [](std::size_t k) { return k; });
+      f(ParamTensor{prefix + "bias", {N}, top, layer_name<Tag>(), base + N, N}, [](std::size_t k) { return k; });
     } else {
       static_assert(!L::trainable,
                     "ctnn::io: this layer has parameters but no weight-file mapping yet (Dense, Conv2D, Conv1D, GRU, "

@@ -31,6 +31,8 @@ CTNN_BEGIN_NAMESPACE
 
 template <class In, class... Tags>
 class Net;
+template <class... Tags>
+struct Residual;
 
 namespace detail {
 /// The compiler's spelling of T, without the ABI namespace (a fallback for user tags).
@@ -106,6 +108,14 @@ struct tag_name<GRU<H, R>> {
 template <std::size_t H, Returns R>
 struct tag_name<LSTM<H, R>> {
   static std::string get() { return "ctnn::LSTM<" + numbers<H>() + returns_suffix<R>(); }
+};
+template <class... Tags>
+struct tag_name<Residual<Tags...>> {
+  static std::string get() {
+    std::string s;
+    ((s += (s.empty() ? "" : ", ") + tag_name<Tags>::get()), ...);
+    return "ctnn::Residual<" + s + ">";
+  }
 };
 template <std::size_t K, std::size_t S>
 struct tag_name<MaxPool2D<K, S>> {

@@ -46,6 +46,8 @@ class Predictor {
       return false;
     } else if constexpr (!Plan::template dense_at<Plan::first[N]>) {
       return false;
+    } else if constexpr (NetT::template layer<Plan::first[N]>::input_shape::rank != 1) {
+      return false;  // a Dense on each step of a sequence: many rows, not one
     } else {
       // Wide layers stream their weights from L2 either way and the canonical kernel's
       // row streams measured faster there (784-256-128-10: 6.5 µs against 7.9 µs packed).

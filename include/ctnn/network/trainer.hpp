@@ -31,13 +31,22 @@
 CTNN_BEGIN_NAMESPACE
 
 namespace detail {
-/// Whether truncated BPTT carries every state a layer keeps between steps (Conv1D's history is not).
+/// Whether truncated BPTT carries every state a layer keeps between steps (Conv1D's history is
+/// not), looking inside composite layers (`Residual`).
 template <class NetT>
-inline constexpr bool carries_every_state = []<std::size_t... I>(std::index_sequence<I...>) {
-  return ((!requires { NetT::template layer<I>::stream_state_floats; } ||
-           layer_carry_v<typename NetT::template layer<I>> > 0) &&
-          ...);
-}(std::make_index_sequence<NetT::layer_count>{});
+constexpr bool carries_every_state_of() {
+  return []<std::size_t... I>(std::index_sequence<I...>) {
+    return ([] {
+      using Lay = typename NetT::template layer<I>;
+      if constexpr (requires { typename Lay::inner; })
+        return carries_every_state_of<typename Lay::inner>();
+      else
+        return !requires { Lay::stream_state_floats; } || layer_carry_v<Lay> > 0;
+    }() && ...);
+  }(std::make_index_sequence<NetT::layer_count>{});
+}
+template <class NetT>
+inline constexpr bool carries_every_state = carries_every_state_of<NetT>();
 }  // namespace detail
 
 /**
