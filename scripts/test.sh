@@ -21,15 +21,16 @@ ctest --test-dir build --output-on-failure -j "$(nproc)"
 # The SIMD suite again for AVX2 + FMA without AVX-512 (the widest backend is then avx2).
 cmake -S . -B build-avx2 -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" \
   -DCTNN_ARCH_FLAGS="-mavx2 -mfma" -DCTNN_BUILD_EXAMPLES=OFF -DCTNN_BUILD_BENCHMARKS=OFF -DCTNN_WITH_CUDA=OFF
-cmake --build build-avx2 --target test_simd test_simd_loss test_simd_network test_simd_conv test_predictor test_reference test_trainer test_no_heap
-ctest --test-dir build-avx2 --output-on-failure -j "$(nproc)" -R 'Simd|Predictor|Reference|Trainer|NoHeap'
+cmake --build build-avx2 --target test_simd test_simd_loss test_simd_network test_simd_conv test_predictor test_reference test_trainer test_no_heap \
+  test_sequence test_stream test_gradcheck_sequence
+ctest --test-dir build-avx2 --output-on-failure -j "$(nproc)" -R 'Simd|Predictor|Reference|Trainer|NoHeap|Sequence|Stream'
 
 # The pipeline's threads under ThreadSanitizer (ASLR off: TSan needs its fixed memory layout).
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
   -DCMAKE_CXX_FLAGS="-fsanitize=thread" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
   -DCTNN_BUILD_EXAMPLES=OFF -DCTNN_BUILD_BENCHMARKS=OFF -DCTNN_WITH_CUDA=OFF
-cmake --build build-tsan --target test_pipeline test_data_parallel test_data_parallel_errors test_threading test_loader
-for t in test_pipeline test_data_parallel test_data_parallel_errors test_threading test_loader; do
+cmake --build build-tsan --target test_pipeline test_data_parallel test_data_parallel_errors test_threading test_loader test_sequence
+for t in test_pipeline test_data_parallel test_data_parallel_errors test_threading test_loader test_sequence; do
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" setarch "$(uname -m)" -R "build-tsan/tests/$t"
 done
 
@@ -42,5 +43,6 @@ cmake -S . -B build-aarch64 -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}"
   -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCTNN_ARCH_FLAGS= \
   -DCTNN_XSIMD_INCLUDE_DIR="$PWD/build-aarch64/xsimd-include" -DCTNN_GTEST_SOURCE_DIR=/usr/src/googletest \
   -DCTNN_BUILD_EXAMPLES=OFF -DCTNN_BUILD_BENCHMARKS=OFF -DCTNN_WITH_CUDA=OFF
-cmake --build build-aarch64 --target test_simd test_simd_loss test_simd_network test_simd_conv test_predictor test_reference test_trainer
-ctest --test-dir build-aarch64 --output-on-failure -j "$(nproc)" -R 'Simd|Predictor|Reference|Trainer'
+cmake --build build-aarch64 --target test_simd test_simd_loss test_simd_network test_simd_conv test_predictor test_reference test_trainer \
+  test_sequence test_stream test_gradcheck_sequence
+ctest --test-dir build-aarch64 --output-on-failure -j "$(nproc)" -R 'Simd|Predictor|Reference|Trainer|Sequence|Stream'

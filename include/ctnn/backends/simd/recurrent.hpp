@@ -47,37 +47,39 @@ inline void for_each_width(F&& f) noexcept {
   }
 }
 
-/// Columns [C0, C0 + count·L) of y = b + x W in `count` registers of V (count ≤ 8). At most 4
-/// registers keep two partial sums (even and odd k): the chain of dependent FMAs is halved.
+/// Registers of an instruction set (16 for SSE and AVX2, 32 for AVX-512 and NEON).
+template <class Arch>
+inline constexpr std::size_t register_count = std::is_same_v<Arch, xsimd::avx512f> || std::is_same_v<Arch, xsimd::neon64> ? 32 : 16;
+
+/// Columns [C0, C0 + count·L) of y = b + x W in `count` registers of V, each with two partial
+/// sums (even and odd k), so the chain of dependent FMAs is half as long: 2·count + 2
+/// registers live.
 template <std::size_t M, std::size_t N, class V, std::size_t C0, std::size_t count>
 inline void row_times_group(const float* x, const float* W, const float* b, float* y) noexcept {
   constexpr std::size_t L = V::size;
-  constexpr bool split = count <= 4 && M >= 2;
-  V acc[count], acc2[split ? count : 1];
-  for (std::size_t c = 0; c < count; ++c) {
-    acc[c] = V::load_unaligned(b + C0 + c * L);
-    if constexpr (split) acc2[c] = V(0.0f);
-  }
-  std::size_t k = 0;
-  if constexpr (split)
+  // Unrolled over the registers by a fold, so that the accumulators stay in registers.
+  [&]<std::size_t... C>(std::index_sequence<C...>) {
+    V acc[count] = {V::load_unaligned(b + C0 + C * L)...};
+    V acc2[count] = {(static_cast<void>(C), V(0.0f))...};
+    std::size_t k = 0;
     for (; k + 1 < M; k += 2) {
       const V x0(x[k]), x1(x[k + 1]);
-      for (std::size_t c = 0; c < count; ++c) {
-        acc[c] = xsimd::fma(x0, V::load_unaligned(W + k * N + C0 + c * L), acc[c]);
-        acc2[c] = xsimd::fma(x1, V::load_unaligned(W + (k + 1) * N + C0 + c * L), acc2[c]);
-      }
+      const float* w0 = W + k * N + C0;
+      const float* w1 = w0 + N;
+      ((acc[C] = xsimd::fma(x0, V::load_unaligned(w0 + C * L), acc[C]),
+        acc2[C] = xsimd::fma(x1, V::load_unaligned(w1 + C * L), acc2[C])),
+       ...);
     }
-  for (; k < M; ++k) {
-    const V xk(x[k]);
-    for (std::size_t c = 0; c < count; ++c) acc[c] = xsimd::fma(xk, V::load_unaligned(W + k * N + C0 + c * L), acc[c]);
-  }
-  for (std::size_t c = 0; c < count; ++c) {
-    if constexpr (split) acc[c] += acc2[c];
-    acc[c].store_unaligned(y + C0 + c * L);
-  }
+    if (k < M) {
+      const V xk(x[k]);
+      ((acc[C] = xsimd::fma(xk, V::load_unaligned(W + k * N + C0 + C * L), acc[C])), ...);
+    }
+    ((acc[C] + acc2[C]).store_unaligned(y + C0 + C * L), ...);
+  }(std::make_index_sequence<count>{});
 }
 
-/// Columns [C0, N) of y = b + x W in registers of Arch (groups of up to 8), the rest narrower.
+/// Columns [C0, N) of y = b + x W in registers of Arch (groups as large as the registers
+/// allow), the rest narrower.
 template <std::size_t M, std::size_t N, class Arch, std::size_t C0 = 0>
 inline void row_times_from(const float* x, const float* W, const float* b, float* y) noexcept {
   if constexpr (std::is_void_v<Arch>) {
@@ -90,7 +92,8 @@ inline void row_times_from(const float* x, const float* W, const float* b, float
     using V = xsimd::batch<float, Arch>;
     constexpr std::size_t L = V::size, full = (N - C0) / L;
     if constexpr (full > 0) {
-      constexpr std::size_t count = full < 8 ? full : 8;
+      constexpr std::size_t most = (register_count<Arch> - 2) / 2;
+      constexpr std::size_t count = full < most ? full : most;
       row_times_group<M, N, V, C0, count>(x, W, b, y);
       row_times_from<M, N, Arch, C0 + count * L>(x, W, b, y);
     } else {
