@@ -130,3 +130,42 @@ TEST(NoHeap, DataParallelStepsAndOutputsAllocateNothing) {
   data_parallel_steps_allocate_nothing<backend::native>("simd");
   data_parallel_steps_allocate_nothing<backend::scalar>("scalar");
 }
+
+// A trainer with its buffers inside (storage::InPlace): building it and training allocate nothing.
+using SmallMlp = Net<Input<13>, Dense<17>, Tanh, Dense<5>>;
+using SeqNet = Net<Input<6, 2>, GRU<5>, Dense<1>>;
+static SmallMlp in_place_net, heap_net;
+static SeqNet in_place_seq;
+
+TEST(NoHeap, InPlaceTrainerBuildsAndStepsWithoutAllocating) {
+  in_place_net.init(3);
+  heap_net.init(3);
+  std::vector<float> x(8 * 13), y(8 * 5, 0.0f);
+  std::vector<int> labels(8);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 7) * 0.1f - 0.3f;
+  for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int>(i % 5);
+  const std::span<const float> partial(x.data(), 5 * 13);  // a last batch of 5 samples
+  const std::span<const int> partial_labels(labels.data(), 5);
+  Trainer<SmallMlp, loss::SoftmaxCrossEntropy, optim::Adam, Batch<8>> heap(heap_net, {.lr = 0.01f});
+  const std::vector<float> sx(4 * 12, 0.25f), sy(4 * 6, 0.5f);
+
+  const long before = g_news.load();
+  static Trainer<SmallMlp, loss::SoftmaxCrossEntropy, optim::Adam, Batch<8>, default_backend, storage::InPlace> t(
+      in_place_net, {.lr = 0.01f});
+  float last = 0;
+  for (int s = 0; s < 4; ++s) last = t.step(x, labels);
+  last = t.step(partial, partial_labels);
+  static Trainer<SeqNet, loss::MSE, optim::SGD, Batch<4>, default_backend, storage::InPlace> seq(in_place_seq,
+                                                                                                {.lr = 0.01f});
+  seq.carry_state(true);
+  for (int s = 0; s < 3; ++s) seq.step(sx, sy);
+  EXPECT_EQ(g_news.load() - before, 0) << "operator new was called while building or stepping an InPlace trainer";
+
+  // The same training as the heap trainer's, bit for bit.
+  float heap_last = 0;
+  for (int s = 0; s < 4; ++s) heap_last = heap.step(x, labels);
+  heap_last = heap.step(partial, partial_labels);
+  EXPECT_EQ(last, heap_last);
+  for (std::size_t k = 0; k < SmallMlp::param_count; ++k) ASSERT_EQ(in_place_net.params()[k], heap_net.params()[k]);
+  static_assert(sizeof(t) > SmallMlp::param_count * sizeof(float) * 3);  // gradients and two Adam moments inside
+}

@@ -4,6 +4,7 @@
  * @brief Alignment constants and an owning aligned heap buffer for training state.
  */
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <memory>
 #include <new>
@@ -43,6 +44,47 @@ class AlignedBuffer {
  private:
   std::unique_ptr<float, detail::aligned_free> data_;
   std::size_t size_ = 0;
+};
+
+/// Where a trainer keeps its buffers (gradients, optimizer state, activations, scratch).
+namespace storage {
+/// On the heap, allocated once when the trainer is built (the default).
+struct Heap {};
+/// Inside the trainer object, sized at compile time: building the trainer and every step
+/// allocate nothing. The object is then as large as its buffers (`sizeof` says how large):
+/// give it static storage, or a stack that holds it.
+struct InPlace {};
+}  // namespace storage
+
+/// N floats, 64-byte aligned, zeroed, held as `Storage` says.
+template <class Storage, std::size_t N>
+class Buffer;
+
+template <std::size_t N>
+class Buffer<storage::Heap, N> {
+ public:
+  Buffer() : b_(N) {}
+  float* data() noexcept { return b_.data(); }
+  const float* data() const noexcept { return b_.data(); }
+  static constexpr std::size_t size() noexcept { return N; }
+  std::span<float> span() noexcept { return b_.span(); }
+  std::span<const float> span() const noexcept { return b_.span(); }
+
+ private:
+  AlignedBuffer b_;
+};
+
+template <std::size_t N>
+class Buffer<storage::InPlace, N> {
+ public:
+  float* data() noexcept { return a_.data(); }
+  const float* data() const noexcept { return a_.data(); }
+  static constexpr std::size_t size() noexcept { return N; }
+  std::span<float> span() noexcept { return {a_.data(), N}; }
+  std::span<const float> span() const noexcept { return {a_.data(), N}; }
+
+ private:
+  alignas(alignment) std::array<float, (N > 0 ? N : 1)> a_{};
 };
 
 CTNN_END_NAMESPACE

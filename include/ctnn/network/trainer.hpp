@@ -61,8 +61,11 @@ inline constexpr bool carries_every_state = carries_every_state_of<NetT>();
  * @tparam O    an optimizer, e.g. `optim::Adam`
  * @tparam Bt   `Batch<B>`
  * @tparam Be   backend tag
+ * @tparam Storage `storage::Heap` (buffers allocated once at construction) or
+ *         `storage::InPlace` (buffers inside the object: no allocation at all, for targets
+ *         without a heap; the object is then large, so give it static storage)
  */
-template <class NetT, Loss L, Optimizer O, BatchType Bt, Backend Be = default_backend>
+template <class NetT, Loss L, Optimizer O, BatchType Bt, Backend Be = default_backend, class Storage = storage::Heap>
 class Trainer {
   static_assert(!(std::is_same_v<L, loss::SoftmaxCrossEntropy> &&
                   std::is_same_v<typename NetT::template layer<NetT::layer_count - 1>::tag, Softmax>),
@@ -84,15 +87,7 @@ class Trainer {
   /// Binds to `net` (which must outlive the trainer) with optimizer options `opts`; `seed`
   /// drives the stochastic layers (Dropout masks).
   explicit Trainer(NetT& net, typename O::Options opts = {}, std::uint64_t seed = 0)
-      : net_(net),
-        seed_(seed),
-        opt_(opts),
-        grads_(NetT::param_count),
-        state_(O::state_blocks * NetT::param_count),
-        acts_(NetT::activation_count * batch),
-        dout_(out_n * batch),
-        scratch_(2 * NetT::max_width * batch + extra_scratch),
-        carry_(NetT::carry_count * batch) {}
+      : net_(net), seed_(seed), opt_(opts) {}
   /// Options naming something `O::Options` lacks: one readable error (see `reject_options`).
   template <class Unused = void>
   Trainer(NetT& net, detail::AnyOptimizerOptions, std::uint64_t = 0) : Trainer(net) {
@@ -161,13 +156,13 @@ class Trainer {
       apply_gradients(loss);
       return loss;
     }
-    carry_before_.assign(carry_.data(), carry_.data() + carry_.size());
+    std::copy_n(carry_.data(), carry_.size(), carry_before_.data());
     try {
       const float loss = compute_impl(inputs, targets);
       apply_gradients(loss);
       return loss;
     } catch (...) {
-      std::copy(carry_before_.begin(), carry_before_.end(), carry_.data());
+      std::copy_n(carry_before_.data(), carry_.size(), carry_.data());
       throw;
     }
   }
@@ -189,9 +184,10 @@ class Trainer {
         detail::raise("ctnn::Trainer::step: a label at step " + std::to_string(steps_) + " is outside [0, " +
                       std::to_string(out_n) + ")");
     if (n < batch) {  // pad with zero samples whose gradients are zeroed below
-      pad_.assign(batch * NetT::input_size, 0.0f);
-      std::copy(inputs.begin(), inputs.end(), pad_.begin());
-      inputs = std::span<const float>(pad_.data(), pad_.size());
+      float* pad = pad_data();
+      std::copy(inputs.begin(), inputs.end(), pad);
+      std::fill(pad + inputs.size(), pad + batch * NetT::input_size, 0.0f);
+      inputs = std::span<const float>(pad, batch * NetT::input_size);
     }
     partial_ = n;
 
@@ -278,13 +274,30 @@ class Trainer {
                   "); parameters left unchanged");
   }
 
+  /// A partial batch padded to B: on the heap at the first one (storage::Heap), or inside.
+  float* pad_data() {
+    if constexpr (std::is_same_v<Storage, storage::InPlace>) {
+      return pad_.data();
+    } else {
+      pad_.resize(batch * NetT::input_size);
+      return pad_.data();
+    }
+  }
+  template <std::size_t N>
+  using buffer = Buffer<Storage, N>;
+  static constexpr bool in_place = std::is_same_v<Storage, storage::InPlace>;
+
   NetT& net_;
   std::uint64_t seed_;
   O opt_;
-  AlignedBuffer grads_, state_, acts_, dout_, scratch_;
-  std::vector<float> pad_;  ///< a partial batch padded to B (allocated on the first one)
-  AlignedBuffer carry_;     ///< truncated BPTT: each layer's state per sample
-  std::vector<float> carry_before_;  ///< the carried state before the running step
+  buffer<NetT::param_count> grads_;
+  buffer<O::state_blocks * NetT::param_count> state_;
+  buffer<NetT::activation_count * batch> acts_;
+  buffer<out_n * batch> dout_;
+  buffer<2 * NetT::max_width * batch + extra_scratch> scratch_;
+  std::conditional_t<in_place, buffer<batch * NetT::input_size>, std::vector<float>> pad_;
+  buffer<NetT::carry_count * batch> carry_;         ///< truncated BPTT: each layer's state per sample
+  buffer<NetT::carry_count * batch> carry_before_;  ///< the carried state before the running step
   bool carrying_ = false;
   std::size_t partial_ = batch;
   std::size_t steps_ = 0;

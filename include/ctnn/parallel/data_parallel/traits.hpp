@@ -31,8 +31,8 @@ template <class T>
 struct trainer_traits {
   static constexpr bool valid = false;
 };
-template <class NetT, class L, class O, std::size_t B, class Be>
-struct trainer_traits<Trainer<NetT, L, O, Batch<B>, Be>> {
+template <class NetT, class L, class O, std::size_t B, class Be, class S>
+struct trainer_traits<Trainer<NetT, L, O, Batch<B>, Be, S>> {
   static constexpr bool valid = true;
   using net = NetT;
   using loss = L;
