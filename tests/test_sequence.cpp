@@ -11,17 +11,12 @@
 #include <memory>
 #include <vector>
 
+#include "seeded_net.hpp"
+
 using namespace ctnn;
 
 namespace {
-template <class N>
-std::unique_ptr<N> seeded(std::uint64_t seed) {
-  auto n = std::make_unique<N>();
-  n->init(seed);
-  Rng rng(seed + 100);
-  for (auto& v : n->params()) v += rng.uniform(0.05f);  // non-zero biases
-  return n;
-}
+using ctnn_test::seeded;
 std::vector<float> wave(std::size_t n, float f) {
   std::vector<float> v(n);
   for (std::size_t i = 0; i < n; ++i) v[i] = std::sin(f * static_cast<float>(i)) + 0.3f * std::cos(2.1f * f * static_cast<float>(i));

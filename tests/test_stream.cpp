@@ -13,17 +13,12 @@
 
 #include "alloc_counter.hpp"
 
+#include "seeded_net.hpp"
+
 using namespace ctnn;
 
 namespace {
-template <class N>
-std::unique_ptr<N> seeded(std::uint64_t seed) {
-  auto n = std::make_unique<N>();
-  n->init(seed);
-  Rng rng(seed + 1);
-  for (auto& v : n->params()) v += rng.uniform(0.05f);
-  return n;
-}
+using ctnn_test::seeded;
 
 // Runs the whole sequence and the stream over the same input; returns the largest difference.
 template <class N>

@@ -14,25 +14,15 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 import ctnn_torch
+from interop_checks import check, failures, run_tool
 
 TOOL, WORK = sys.argv[1], sys.argv[2]
 os.makedirs(WORK, exist_ok=True)
 TOL = 1e-5
-failures = []
-
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what, flush=True)
-    if not ok:
-        failures.append(what)
 
 
 def tool(*args):
-    import subprocess
-    r = subprocess.run([TOOL, *args], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"interop_tool {' '.join(args)} failed ({r.returncode}): {r.stderr}")
-    return r.stdout.strip()
+    return run_tool(TOOL, *args)
 
 
 def mlp():

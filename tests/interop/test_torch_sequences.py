@@ -8,7 +8,6 @@ within 1e-5. Prints one line per check and "sequences ok" at the end; a failed c
 """
 
 import os
-import subprocess
 import sys
 
 import torch
@@ -16,24 +15,15 @@ from torch import nn
 from safetensors.torch import load_file, save_file
 
 import ctnn_torch
+from interop_checks import check, finish, run_tool
 
 TOOL, WORK = sys.argv[1], sys.argv[2]
 os.makedirs(WORK, exist_ok=True)
 TOL = 1e-5
-failures = []
-
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what, flush=True)
-    if not ok:
-        failures.append(what)
 
 
 def tool(*args):
-    r = subprocess.run([TOOL, *args], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"sequence_tool {' '.join(args)} failed ({r.returncode}): {r.stderr}")
-    return r.stdout.strip()
+    return run_tool(TOOL, *args)
 
 
 def ctnn_run(cmd, name, weights, x):
@@ -92,7 +82,4 @@ for name, (model, shape) in MODELS.items():
     err = (got - ref).abs().max().item()
     check(err <= TOL, f"{name}: {steps} streamed steps, max |ctnn - torch| = {err:.2e}")
 
-if failures:
-    print(f"{len(failures)} check(s) failed")
-    sys.exit(1)
-print("sequences ok")
+finish("sequences ok")

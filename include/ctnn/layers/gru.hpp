@@ -52,16 +52,6 @@ struct gru_cell {
  * Parameters and initialisation: see `recurrent.hpp`.
  */
 template <std::size_t H, Returns R = Returns::sequence>
-struct GRU {
-  static constexpr std::size_t units = H;
-
-  template <std::size_t Index, class In, bool Last>
-  struct check : detail::recurrent_check<Index, In, H> {};
-
-  template <class In>
-  struct bind;
-  template <std::size_t T, std::size_t F>
-  struct bind<Shape<T, F>> : detail::recurrent<GRU, detail::gru_cell<H>, T, F, H, R> {};
-};
+struct GRU : detail::recurrent_tag<GRU<H, R>, detail::gru_cell, H, R> {};
 
 CTNN_END_NAMESPACE

@@ -60,16 +60,6 @@ struct lstm_cell {
  * Parameters and initialisation: see `recurrent.hpp`.
  */
 template <std::size_t H, Returns R = Returns::sequence>
-struct LSTM {
-  static constexpr std::size_t units = H;
-
-  template <std::size_t Index, class In, bool Last>
-  struct check : detail::recurrent_check<Index, In, H> {};
-
-  template <class In>
-  struct bind;
-  template <std::size_t T, std::size_t F>
-  struct bind<Shape<T, F>> : detail::recurrent<LSTM, detail::lstm_cell<H>, T, F, H, R> {};
-};
+struct LSTM : detail::recurrent_tag<LSTM<H, R>, detail::lstm_cell, H, R> {};
 
 CTNN_END_NAMESPACE

@@ -229,14 +229,25 @@ struct recurrent {
   }
 };
 
-/// The checks every recurrent tag makes of its place in a network.
-template <std::size_t Index, class In, std::size_t H>
-struct recurrent_check {
-  static_assert(at_layer<Index>::template holds<(H > 0)>,
-                "ctnn::GRU / ctnn::LSTM: needs at least one unit, e.g. GRU<16>");
-  static_assert(at_layer<Index>::template holds<(In::rank == 2)>,
-                "ctnn::GRU / ctnn::LSTM: expects a sequence Shape<T, F> (T steps of F features); declare the "
-                "input as Input<T, F>, and use Returns::sequence on a recurrent layer that feeds another");
+/// What every recurrent tag is: its checks, and its binding to a sequence `Shape<T, F>`
+/// through the driver above with the tag's cell.
+template <class Tag, template <std::size_t> class Cell, std::size_t H, Returns R>
+struct recurrent_tag {
+  static constexpr std::size_t units = H;
+
+  template <std::size_t Index, class In, bool Last>
+  struct check {
+    static_assert(at_layer<Index>::template holds<(H > 0)>,
+                  "ctnn::GRU / ctnn::LSTM: needs at least one unit, e.g. GRU<16>");
+    static_assert(at_layer<Index>::template holds<(In::rank == 2)>,
+                  "ctnn::GRU / ctnn::LSTM: expects a sequence Shape<T, F> (T steps of F features); declare the "
+                  "input as Input<T, F>, and use Returns::sequence on a recurrent layer that feeds another");
+  };
+
+  template <class In>
+  struct bind;
+  template <std::size_t T, std::size_t F>
+  struct bind<Shape<T, F>> : recurrent<Tag, Cell<H>, T, F, H, R> {};
 };
 
 }  // namespace detail
