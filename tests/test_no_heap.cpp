@@ -169,3 +169,22 @@ TEST(NoHeap, InPlaceTrainerBuildsAndStepsWithoutAllocating) {
   for (std::size_t k = 0; k < SmallMlp::param_count; ++k) ASSERT_EQ(in_place_net.params()[k], heap_net.params()[k]);
   static_assert(sizeof(t) > SmallMlp::param_count * sizeof(float) * 3);  // gradients and two Adam moments inside
 }
+
+// Trainer::workspace_bytes is what building a trainer allocates, byte for byte, on each backend
+// and for a sequence network (saved values, carried states).
+template <class T, class N>
+void workspace_is_allocation(N& net) {
+  const long bytes = g_new_bytes.load(), news = g_news.load();
+  { T t(net); }
+  EXPECT_EQ(g_new_bytes.load() - bytes, static_cast<long>(T::workspace_bytes)) << typeid(T).name();
+  EXPECT_GT(g_news.load() - news, 0);
+}
+
+TEST(NoHeap, TrainerWorkspaceBytesAreWhatItAllocates) {
+  workspace_is_allocation<Trainer<SmallMlp, loss::SoftmaxCrossEntropy, optim::Adam, Batch<8>>>(heap_net);
+  workspace_is_allocation<Trainer<SmallMlp, loss::MSE, optim::SGD, Batch<3>, backend::scalar>>(heap_net);
+  workspace_is_allocation<Trainer<SeqNet, loss::MSE, optim::Adam, Batch<4>>>(in_place_seq);
+  auto lenet = std::make_unique<Net<Input<1, 12, 12>, Conv2D<4, 3, 1, 1>, ReLU, MaxPool2D<2>, Flatten, Dense<3>>>();
+  workspace_is_allocation<Trainer<std::remove_reference_t<decltype(*lenet)>, loss::SoftmaxCrossEntropy, optim::Adam,
+                                  Batch<16>>>(*lenet);
+}

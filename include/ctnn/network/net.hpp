@@ -156,7 +156,9 @@ class Net {
   /// Bytes of the inference workspace for a batch of B (`Workspace<Net, Batch<B>>`).
   template <std::size_t B>
   static constexpr std::size_t workspace_bytes = (2 * max_width * B + inference_scratch<B>) * sizeof(float);
-  /// Bytes of the scratch a trainer holds for a batch of B (activations, output and two gradient buffers).
+  /// Bytes of a training pass's tensors at batch B (activations and saved values, output, two
+  /// gradient buffers); a trainer holds more (gradients, optimizer state, a SIMD backend's
+  /// scratch): `Trainer<...>::workspace_bytes` counts it all.
   template <std::size_t B>
   static constexpr std::size_t training_workspace_bytes = (activation_count + output_size + 2 * max_width) * B * sizeof(float);
 

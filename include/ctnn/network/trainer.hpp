@@ -84,6 +84,16 @@ class Trainer {
       return std::size_t{0};
   }();
 
+  /// Bytes of every buffer the trainer holds (gradients, optimizer state, activations and saved
+  /// values, output gradient, scratch, truncated-BPTT states): what it allocates when built
+  /// (storage::Heap, tested) or carries inside (storage::InPlace, where a partial last batch's
+  /// padding, `partial_bytes`, is inside too; storage::Heap allocates it at the first one).
+  static constexpr std::size_t workspace_bytes =
+      (NetT::param_count * (1 + O::state_blocks) + NetT::activation_count * batch + out_n * batch +
+       2 * NetT::max_width * batch + extra_scratch + 2 * NetT::carry_count * batch) *
+      sizeof(float);
+  static constexpr std::size_t partial_bytes = batch * NetT::input_size * sizeof(float);
+
   /// Binds to `net` (which must outlive the trainer) with optimizer options `opts`; `seed`
   /// drives the stochastic layers (Dropout masks).
   explicit Trainer(NetT& net, typename O::Options opts = {}, std::uint64_t seed = 0)
