@@ -36,10 +36,12 @@ TEST(Sequence, ShapesAndFootprints) {
   static_assert(N::param_sizes[2] == 4 * 4 * (7 + 4 + 2));
   static_assert(N::param_sizes[3] == 8);
   // Training keeps each recurrent step's aux values and state (GRU 4H + H, LSTM 4H + 2H) and
-  // the initial state; truncated BPTT carries the state (GRU H, LSTM 2H).
-  static_assert(N::saved_sizes[1] == 17 * 5 * 7 + 7 && N::saved_sizes[2] == 17 * 6 * 4 + 8 && N::saved_sizes[0] == 0);
-  static_assert(N::activation_count == 17 * 5 + 17 * 7 + 4 + 4 + 2 + (17 * 5 * 7 + 7) + (17 * 6 * 4 + 8));
-  static_assert(N::carry_sizes[1] == 7 && N::carry_sizes[2] == 8 && N::carry_count == 15 && N::carry_offsets[2] == 7);
+  // the initial state, and Conv1D the (K-1)·D rows before the window; truncated BPTT carries
+  // the state (GRU H, LSTM 2H) and those rows (4 of 3 channels).
+  static_assert(N::saved_sizes[1] == 17 * 5 * 7 + 7 && N::saved_sizes[2] == 17 * 6 * 4 + 8 && N::saved_sizes[0] == 12);
+  static_assert(N::activation_count == 17 * 5 + 17 * 7 + 4 + 4 + 2 + 12 + (17 * 5 * 7 + 7) + (17 * 6 * 4 + 8));
+  static_assert(N::carry_sizes[0] == 12 && N::carry_sizes[1] == 7 && N::carry_sizes[2] == 8 && N::carry_count == 27 &&
+                N::carry_offsets[2] == 19);
   EXPECT_EQ(net_name<N>(), "ctnn::Net<ctnn::Input<17, 3>, ctnn::Conv1D<5, 3, 2>, ctnn::GRU<7>, ctnn::LSTM<4, "
                            "ctnn::Returns::last>, ctnn::LayerNorm, ctnn::Dense<2>>");
 }
@@ -188,10 +190,11 @@ TEST(Sequence, DataParallelMatchesTrainer) {
 // Truncated BPTT: consecutive windows with carry_state(true) continue each stream; the outputs
 // equal a whole-sequence forward over the concatenated windows, and the gradient is that of
 // the window's loss with its starting state held fixed.
-TEST(Sequence, TruncatedBpttContinuesTheStreams) {
-  constexpr std::size_t T = 6, B = 3, W = 4;  // 4 windows of 6 steps per stream
-  using Window = Net<Input<T, 2>, LSTM<4>, GRU<3>, Dense<1>>;
-  using Whole = Net<Input<W * T, 2>, LSTM<4>, GRU<3>, Dense<1>>;
+template <std::size_t T, template <std::size_t> class Layers>
+void truncated_bptt_case() {
+  constexpr std::size_t B = 3, W = 4;  // 4 windows of T steps per stream
+  using Window = Layers<T>;
+  using Whole = Layers<W * T>;
   static_assert(Window::param_count == Whole::param_count);
   auto net = seeded<Window>(6);
   auto whole = std::make_unique<Whole>();
@@ -243,6 +246,19 @@ TEST(Sequence, TruncatedBpttContinuesTheStreams) {
   for (std::size_t k = 0; k < carried.size(); ++k) ASSERT_EQ(tr.carried_state()[k], carried[k]);
   tr.reset_state();
   for (float v : tr.carried_state()) ASSERT_EQ(v, 0.0f);
+}
+
+template <std::size_t T>
+using Recurrent = Net<Input<T, 2>, LSTM<4>, GRU<3>, Dense<1>>;
+template <std::size_t T>
+using Convolutional = Net<Input<T, 2>, Conv1D<3, 3, 2>, Tanh, Residual<Conv1D<3, 2, 1>, Tanh>, GRU<3>, Dense<1>>;
+template <std::size_t T>
+using Dilated = Net<Input<T, 2>, Conv1D<2, 3, 3>, Dense<1>>;  // reaches 6 steps back: more than a window of 3
+
+TEST(Sequence, TruncatedBpttContinuesTheStreams) {
+  truncated_bptt_case<6, Recurrent>();
+  truncated_bptt_case<5, Convolutional>();
+  truncated_bptt_case<3, Dilated>();
 }
 
 // DataParallel's truncated BPTT continues the streams as Trainer's does.

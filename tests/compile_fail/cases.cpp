@@ -122,8 +122,27 @@ Stream<N> s(net);
 #elif defined(CTNN_CASE_residual_changes_shape)
 using N = Net<Input<8>, Dense<4>, Residual<Dense<4>, ReLU, Dense<3>>>;
 constexpr auto n = N::param_count;
-#elif defined(CTNN_CASE_carry_state_with_conv1d)
-using N = Net<Input<8, 1>, Conv1D<2, 3>, GRU<2>, Dense<1>>;
+#elif defined(CTNN_CASE_carry_state_uncarried)
+// A user layer that keeps a streaming state but does not say what truncated BPTT carries.
+struct Stateful {
+  template <std::size_t, class, bool>
+  struct check {};
+  template <class In>
+  struct bind {
+    using tag = Stateful;
+    using input_shape = In;
+    using output_shape = In;
+    static constexpr std::size_t param_count = 0, flops = 0, stream_state_floats = 1;
+    static constexpr bool trainable = false;
+    template <std::size_t B, class Be, class T>
+    static void forward(Be, const T*, const T* x, T* y) noexcept {
+      for (std::size_t i = 0; i < B * In::size; ++i) y[i] = x[i];
+    }
+    template <std::size_t B, class Be, class T>
+    static void backward(Be, const T*, const T*, const T*, const T*, T*, T*) noexcept {}
+  };
+};
+using N = Net<Input<8, 1>, Stateful, GRU<2>, Dense<1>>;
 N net;
 Trainer<N, loss::MSE, optim::SGD, Batch<2>> t(net);
 void f() { t.carry_state(true); }

@@ -4,7 +4,10 @@
  * @brief `ctnn::Conv1D<Out, K, Dilation>`: a causal, dilated 1-D convolution over a
  * sequence, the building block of WaveNet- and TCN-style stacks.
  */
+#include <algorithm>
+#include <array>
 #include <cstddef>
+#include <type_traits>
 #include <span>
 
 #include "../init/initializers.hpp"
@@ -60,31 +63,86 @@ struct Conv1D {
     /// Offset in steps of kernel tap k behind the current step.
     static constexpr std::size_t lag(std::size_t k) noexcept { return (K - 1 - k) * Dilation; }
 
+    /// Rows of input before a window that its first steps reach: (K-1)·Dilation.
+    static constexpr std::size_t past = (K - 1) * Dilation;
+    /// Truncated BPTT carries those rows from one window to the next (per sample)...
+    static constexpr std::size_t carry_floats = past * C;
+    /// ... and a training forward keeps the ones it started from, for the weight gradient.
+    static constexpr std::size_t saved_floats = past * C;
+
+    /// Input row u of sample b, u counted from the window's first step (negative: before it,
+    /// from `hist`, the `past` rows before the window; zero without one).
+    template <class Tv, class H>
+    static const Tv* row(const Tv* x, const H* hist, std::size_t b, long u) noexcept {
+      if (u >= 0) return x + (b * T + static_cast<std::size_t>(u)) * C;
+      if (hist == nullptr) return nullptr;
+      return hist + (b * past + static_cast<std::size_t>(static_cast<long>(past) + u)) * C;
+    }
+
+    /// With `ctx.carry` (float), the window continues the rows carried from the previous one
+    /// and leaves its own last rows there; with `ctx.saving`, the rows it started from (zeros
+    /// without a carry) go after y.
     template <std::size_t B, class Be, class Tv>
-    static void forward(Be, const Tv* p, const Tv* x, Tv* y) noexcept {
+    static void forward(Be, const Tv* p, const Tv* x, Tv* y, const PassContext& ctx) noexcept {
+      const float* carry = std::is_same_v<Tv, float> ? ctx.carry : nullptr;
+      if constexpr (past > 0) {
+        if (ctx.saving) {
+          Tv* saved = y + B * T * Out;
+          for (std::size_t i = 0; i < B * past * C; ++i) saved[i] = carry != nullptr ? static_cast<Tv>(carry[i]) : Tv(0);
+        }
+      }
       for (std::size_t b = 0; b < B; ++b)
         for (std::size_t t = 0; t < T; ++t) {
           Tv* yt = y + (b * T + t) * Out;
           for (std::size_t o = 0; o < Out; ++o) yt[o] = p[weight_count + o];
-          for (std::size_t k = 0; k < K; ++k)
-            if (lag(k) <= t) detail::add_row_times<C, Out>(x + (b * T + t - lag(k)) * C, p + k * C * Out, yt);
+          for (std::size_t k = 0; k < K; ++k) {
+            const long u = static_cast<long>(t) - static_cast<long>(lag(k));
+            if (u >= 0) {
+              detail::add_row_times<C, Out>(x + (b * T + static_cast<std::size_t>(u)) * C, p + k * C * Out, yt);
+            } else if (carry != nullptr) {
+              const float* r = row(static_cast<const float*>(nullptr), carry, b, u);
+              for (std::size_t c = 0; c < C; ++c)
+                for (std::size_t o = 0; o < Out; ++o) yt[o] += static_cast<Tv>(r[c]) * p[(k * C + c) * Out + o];
+            }
+          }
         }
+      if constexpr (past > 0) {
+        if (carry != nullptr) {  // the last `past` rows of (carried rows, this window), oldest first
+          float* hist = ctx.carry;
+          for (std::size_t b = 0; b < B; ++b) {
+            std::array<float, past * C> next;
+            for (std::size_t j = 0; j < past; ++j) {
+              const long u = static_cast<long>(T) - static_cast<long>(past) + static_cast<long>(j);
+              for (std::size_t c = 0; c < C; ++c)
+                next[j * C + c] = u >= 0 ? static_cast<float>(x[(b * T + static_cast<std::size_t>(u)) * C + c])
+                                         : hist[(b * past + static_cast<std::size_t>(static_cast<long>(past) + u)) * C + c];
+            }
+            std::copy(next.begin(), next.end(), hist + b * past * C);
+          }
+        }
+      }
     }
-    /// Accumulates into dp; dx may be null (no input gradient wanted).
     template <std::size_t B, class Be, class Tv>
-    static void backward(Be, const Tv* p, const Tv* x, const Tv*, const Tv* dy, Tv* dx, Tv* dp) noexcept {
+    static void forward(Be be, const Tv* p, const Tv* x, Tv* y) noexcept {
+      forward<B>(be, p, x, y, PassContext{});
+    }
+    /// Accumulates into dp; dx may be null (no input gradient wanted). Rows before the window
+    /// (carried, saved by the forward) take part in the weight gradient; the gradient stops there.
+    template <std::size_t B, class Be, class Tv>
+    static void backward(Be, const Tv* p, const Tv* x, const Tv* y, const Tv* dy, Tv* dx, Tv* dp) noexcept {
+      const Tv* hist = past > 0 ? y + B * T * Out : nullptr;
       if (dx != nullptr)
         for (std::size_t i = 0; i < B * T * C; ++i) dx[i] = Tv(0);
       for (std::size_t b = 0; b < B; ++b)
         for (std::size_t t = 0; t < T; ++t) {
           const Tv* dyt = dy + (b * T + t) * Out;
           for (std::size_t o = 0; o < Out; ++o) dp[weight_count + o] += dyt[o];
-          for (std::size_t k = 0; k < K; ++k)
-            if (lag(k) <= t) {
-              const std::size_t src = (b * T + t - lag(k)) * C;
-              detail::back_row_times<C, Out>(p + k * C * Out, x + src, dyt, dp + k * C * Out,
-                                              dx == nullptr ? nullptr : dx + src);
-            }
+          for (std::size_t k = 0; k < K; ++k) {
+            const long u = static_cast<long>(t) - static_cast<long>(lag(k));
+            const Tv* src = row(x, hist, b, u);
+            Tv* dsrc = (u >= 0 && dx != nullptr) ? dx + (src - x) : nullptr;
+            detail::back_row_times<C, Out>(p + k * C * Out, src, dyt, dp + k * C * Out, dsrc);
+          }
         }
     }
     /// One streaming step: x (C floats) in, y (Out floats) out; `state` keeps the past inputs.

@@ -31,8 +31,8 @@
 CTNN_BEGIN_NAMESPACE
 
 namespace detail {
-/// Whether truncated BPTT carries every state a layer keeps between steps (Conv1D's history is
-/// not), looking inside composite layers (`Residual`).
+/// Whether truncated BPTT carries every state a layer keeps between steps (a layer with a
+/// streaming state must say what it carries), looking inside composite layers (`Residual`).
 template <class NetT>
 constexpr bool carries_every_state_of() {
   return []<std::size_t... I>(std::index_sequence<I...>) {
@@ -41,7 +41,7 @@ constexpr bool carries_every_state_of() {
       if constexpr (requires { typename Lay::inner; })
         return carries_every_state_of<typename Lay::inner>();
       else
-        return !requires { Lay::stream_state_floats; } || layer_carry_v<Lay> > 0;
+        return !requires { Lay::stream_state_floats; } || requires { Lay::carry_floats; };
     }() && ...);
   }(std::make_index_sequence<NetT::layer_count>{});
 }
@@ -143,8 +143,8 @@ class Trainer {
    */
   void carry_state(bool on) noexcept {
     static_assert(detail::carries_every_state<NetT>,
-                  "ctnn::Trainer::carry_state: a layer of this network keeps a history that truncated BPTT "
-                  "does not carry (Conv1D); carry_state works with GRU, LSTM and stateless layers");
+                  "ctnn::Trainer::carry_state: a layer of this network keeps a state between steps that truncated "
+                  "BPTT does not carry (it has stream_state_floats but no carry_floats)");
     carrying_ = on;
   }
   /// Zeroes the carried states: the next step starts new streams.

@@ -138,8 +138,8 @@ class DataParallel {
   /// continues sample b of the step before.
   void carry_state(bool on) noexcept {
     static_assert(detail::carries_every_state<NetT>,
-                  "ctnn::DataParallel::carry_state: a layer of this network keeps a history that truncated BPTT "
-                  "does not carry (Conv1D); carry_state works with GRU, LSTM and stateless layers");
+                  "ctnn::DataParallel::carry_state: a layer of this network keeps a state between steps that "
+                  "truncated BPTT does not carry (it has stream_state_floats but no carry_floats)");
     carrying_ = on;
   }
   /// Zeroes the carried states: the next step starts new streams.
