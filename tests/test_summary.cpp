@@ -33,3 +33,14 @@ TEST(Summary, RowsAndTotals) {
   EXPECT_NE(t.find("parameters 61,706 (241.0 KiB)"), std::string::npos) << t;
   EXPECT_NE(t.find("training at batch 32"), std::string::npos) << t;
 }
+
+// A sequence network: the forward's activations are the layers' outputs; training also keeps
+// each recurrent step's gates and state (saved values), so its figure is larger.
+TEST(Summary, SequenceNetworkCountsSavedValuesInTrainingOnly) {
+  using N = Net<Input<10, 2>, GRU<4>, Dense<1>>;
+  const auto s = summary<N>(8);
+  EXPECT_EQ(s.activation_bytes, (10 * 4 + 10 * 1) * sizeof(float));
+  EXPECT_EQ(s.training_bytes, N::training_workspace_bytes<8>);
+  EXPECT_EQ(N::saved_sizes[0], 10 * 5 * 4 + 4);
+  EXPECT_GT(s.training_bytes, 8 * (s.activation_bytes + N::saved_sizes[0] * sizeof(float)));
+}

@@ -111,7 +111,9 @@ Summary summary(std::size_t batch = 64) {
   s.params = NetT::param_count;
   s.param_bytes = NetT::param_count * sizeof(float);
   s.flops = NetT::flops_forward;
-  s.activation_bytes = NetT::activation_count * sizeof(float);
+  // The layers' outputs; a training pass also keeps saved values (a recurrent layer's gates),
+  // counted in training_bytes.
+  for (std::size_t a : NetT::activation_sizes) s.activation_bytes += a * sizeof(float);
   s.batch = batch;
   s.training_bytes = NetT::template training_workspace_bytes<1> * batch;  // linear in the batch
   return s;
