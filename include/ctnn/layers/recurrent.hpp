@@ -7,13 +7,14 @@
  *
  * A recurrent layer reads a sequence `Shape<T, F>` (T steps of F features, stored step
  * after step) and returns `Shape<T, H>` (every step's hidden state) or `Shape<H>` (the
- * last step's). The initial state is zero. Parameters, with G gates of H units each:
- * `Wx [F][G·H]`, `Wh [H][G·H]`, `bx [G·H]`, `bh [G·H]`: outputs contiguous as in `Dense`,
- * gates in PyTorch's order, and PyTorch's two biases, so its `weight_ih_l0` (`[G·H, F]`),
+ * last step's). The initial state is zero (in truncated BPTT: the state carried from the
+ * previous window). Parameters, with g gates of H units each (G = g·H pre-activations):
+ * `Wx [F][G]`, `Wh [H][G]`, `bx [G]`, `bh [G]`: outputs contiguous as in `Dense`, gates in
+ * PyTorch's order, and PyTorch's two biases, so its `weight_ih_l0` (`[G, F]`),
  * `weight_hh_l0`, `bias_ih_l0` and `bias_hh_l0` map onto them by a transpose.
  *
  * A cell type provides:
- * - `gates` (G), `state` (floats of recurrent state; the hidden state h comes first) and
+ * - `gates` (g), `state` (floats of recurrent state; the hidden state h comes first) and
  *   `aux` (floats per step its backward needs besides the states);
  * - `step<U, Math>(j, gx, gh, prev, next, aux)`: from the input part `gx = x Wx + bx` and the
  *   recurrent part `gh = h Wh + bh` of the gate pre-activations, units j.. of the next state
@@ -23,8 +24,8 @@
  *   state), writes the gradients of the two pre-activation parts and leaves in `dstate` the
  *   gradient of the previous state through the cell's direct paths.
  *
- * Training saves, per sample and step, the cell's aux values then the new state
- * (`saved_floats`), so backward runs without recomputing the forward.
+ * Training saves, per sample and step, the cell's aux values then the new state, and each
+ * sample's initial state (`saved_floats`), so backward runs without recomputing the forward.
  */
 #include <array>
 #include <cmath>
