@@ -3,6 +3,7 @@
 // optimizer or thread count, or a damaged one, is a clear error that changes nothing.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -160,4 +161,50 @@ TEST(Checkpoint, MismatchedOrDamagedIsAnErrorAndChangesNothing) {
   io::load_checkpoint(fresh, bytes, "ck");  // the control
   EXPECT_TRUE(same(target.params(), net.params()));
   EXPECT_EQ(fresh.steps(), 3u);
+}
+
+// Truncated BPTT: the carried states are in the checkpoint, so the streams continue bit for bit
+// after resuming; a checkpoint saved without them starts the streams from zero.
+TEST(Checkpoint, TruncatedBpttResumesBitForBit) {
+  using Seq = Net<Input<6, 1>, Conv1D<3, 2, 2>, Tanh, GRU<4>, Dense<1>>;
+  using SeqTrainer = Trainer<Seq, loss::MSE, optim::Adam, Batch<3>>;
+  static Seq straight, first, resumed;
+  straight.init(2);
+  first.init(2);
+  resumed.init(77);
+  auto window = [](int w) {
+    std::vector<float> x(3 * 6), y(3 * 6);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      x[i] = std::sin(0.3f * static_cast<float>(i + 18 * static_cast<std::size_t>(w)));
+      y[i] = 0.5f * x[i];
+    }
+    return std::pair{x, y};
+  };
+  auto run = [&](SeqTrainer& t, int from, int to) {
+    for (int w = from; w < to; ++w) {
+      const auto [x, y] = window(w);
+      t.step(x, y);
+    }
+  };
+  SeqTrainer a{straight, {.lr = 1e-2f}};
+  a.carry_state(true);
+  run(a, 0, 7);
+  SeqTrainer b{first, {.lr = 1e-2f}};
+  b.carry_state(true);
+  run(b, 0, 4);
+  const auto file = path("tbptt.safetensors");
+  io::save_checkpoint(b, {}, file);
+  SeqTrainer c{resumed, {.lr = 1e-2f}};
+  c.carry_state(true);
+  io::load_checkpoint(c, file);
+  for (std::size_t k = 0; k < c.carried_state().size(); ++k) ASSERT_EQ(c.carried_state()[k], b.carried_state()[k]);
+  run(c, 4, 7);
+  for (std::size_t k = 0; k < Seq::param_count; ++k) ASSERT_EQ(resumed.params()[k], straight.params()[k]) << k;
+
+  // Saved while not carrying: no states in the file, and loading zeroes the trainer's.
+  b.carry_state(false);
+  io::save_checkpoint(b, {}, file);
+  io::load_checkpoint(c, file);
+  for (float v : c.carried_state()) ASSERT_EQ(v, 0.0f);
+  fs::remove(file);
 }

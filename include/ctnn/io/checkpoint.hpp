@@ -6,7 +6,8 @@
  *
  * The file holds the weights (PyTorch names, as `io::save` writes them, so it loads as
  * weights too), the optimizer state (`ctnn.optimizer_state`, F32, in the trainer's own
- * layout), the sample order (`ctnn.order`, U32) and, in `__metadata__`, the network, the
+ * layout), the sample order (`ctnn.order`, U32), the states truncated BPTT carries when the
+ * trainer carries them (`ctnn.carried_state`, F32) and, in `__metadata__`, the network, the
  * optimizer, the state's layout, the step count, the epoch, the position in it, the
  * data-order generator's state and the caller's own entries (`extra.*`).
  *
@@ -52,6 +53,12 @@ concept Checkpointable = requires(T& t, std::size_t n) {
 };
 
 namespace detail {
+/// A trainer that carries recurrent states between steps (truncated BPTT): they are saved too.
+template <class T>
+concept CarriesState = requires(T& t) {
+  { t.carried_state() } -> std::convertible_to<std::span<float>>;
+  { t.carrying_state() } -> std::convertible_to<bool>;
+};
 template <class T>
 using net_of = std::remove_reference_t<decltype(std::declval<T&>().net())>;
 template <class T>
@@ -115,6 +122,11 @@ std::vector<std::byte> checkpoint_bytes(T& trainer, const TrainingPosition& pos)
   const auto state = trainer.optimizer_state();
   tensors.push_back({"ctnn.optimizer_state", {state.size()}, std::vector<float>(state.begin(), state.end())});
   if (!pos.order.empty()) tensors.push_back({"ctnn.order", {pos.order.size()}, {}, pos.order});
+  if constexpr (detail::CarriesState<T>) {
+    const auto carried = trainer.carried_state();
+    if (trainer.carrying_state() && !carried.empty())
+      tensors.push_back({"ctnn.carried_state", {carried.size()}, std::vector<float>(carried.begin(), carried.end())});
+  }
   std::map<std::string, std::string> meta;
   for (const auto& [k, v] : pos.extra) meta["extra." + k] = v;
   meta["ctnn.format_version"] = weights_format_version;
@@ -142,6 +154,7 @@ void save_checkpoint(T& trainer, const TrainingPosition& pos, const std::string&
 /// A checkpoint read and checked against a trainer, not yet applied (`commit`).
 struct PreparedCheckpoint {
   std::vector<float> params, state;
+  std::vector<float> carried;  ///< truncated BPTT's carried states (empty: none saved, start from zero)
   std::size_t steps = 0;
   TrainingPosition position;
   std::map<std::string, std::string> metadata;
@@ -179,6 +192,16 @@ PreparedCheckpoint prepare_checkpoint(T& trainer, std::span<const std::byte> byt
                         std::to_string(state_size) + "]");
   c.state.resize(state_size);
   file.read_floats(*st, c.state);
+  if constexpr (detail::CarriesState<T>) {
+    if (const TensorEntry* cs = file.find("ctnn.carried_state")) {
+      const std::size_t n = trainer.carried_state().size();
+      if (cs->shape != std::vector<std::size_t>{n})
+        ctnn::detail::raise("ctnn::io: checkpoint '" + source + "': 'ctnn.carried_state' has shape " +
+                            shape_string(cs->shape) + ", this trainer carries [" + std::to_string(n) + "]");
+      c.carried.resize(n);
+      file.read_floats(*cs, c.carried);
+    }
+  }
   TrainingPosition& pos = c.position;
   if (const TensorEntry* o = file.find("ctnn.order")) {
     if (o->shape.size() != 1) ctnn::detail::raise("ctnn::io: checkpoint '" + source + "': 'ctnn.order' is not a vector");
@@ -199,6 +222,12 @@ template <Checkpointable T>
 TrainingPosition commit_checkpoint(T& trainer, PreparedCheckpoint&& c) noexcept {
   std::copy(c.params.begin(), c.params.end(), trainer.net().params().begin());
   std::copy(c.state.begin(), c.state.end(), trainer.optimizer_state().begin());
+  if constexpr (detail::CarriesState<T>) {
+    if (c.carried.empty())
+      std::fill(trainer.carried_state().begin(), trainer.carried_state().end(), 0.0f);
+    else
+      std::copy(c.carried.begin(), c.carried.end(), trainer.carried_state().begin());
+  }
   trainer.restore_steps(c.steps);
   return std::move(c.position);
 }
@@ -217,8 +246,11 @@ TrainingPosition load_checkpoint(T& trainer, std::span<const std::byte> bytes, c
 template <Checkpointable T>
 std::vector<std::byte> read_checkpoint_file(T& trainer, const std::string& path) {
   using NetT = detail::net_of<T>;
+  std::size_t carried = 0;
+  if constexpr (detail::CarriesState<T>) carried = trainer.carried_state().size();
   return detail::read_file(
-      path, 8 + max_header_bytes + 8 * (1 + trainer.optimizer_state().size() + NetT::param_count) + (std::size_t{1} << 28),
+      path, 8 + max_header_bytes + 8 * (1 + trainer.optimizer_state().size() + NetT::param_count + carried) +
+                (std::size_t{1} << 28),
       "checkpoint for this trainer");
 }
 

@@ -142,6 +142,8 @@ class DataParallel {
                   "truncated BPTT does not carry (it has stream_state_floats but no carry_floats)");
     carrying_ = on;
   }
+  /// Whether steps carry the states (`carry_state`); checkpoints then save them.
+  bool carrying_state() const noexcept { return carrying_; }
   /// Zeroes the carried states: the next step starts new streams.
   void reset_state() noexcept { std::fill_n(carry_.data(), carry_.size(), 0.0f); }
   /// The carried states, per chunk: chunk c's at `c · carry_count · chunk`, laid out within as a
