@@ -152,6 +152,32 @@ TEST(Sequence, SimdMatchesScalarOnOddShapes) {
                       5>();
 }
 
+// The recurrent step's row product (registers of every width, two partial sums) against the
+// reference dense kernel on odd sizes.
+template <std::size_t M, std::size_t N>
+void row_times_matches_reference() {
+  const auto x = wave(M, 0.7f), W = wave(M * N, 0.13f), b = wave(N, 0.41f);
+  std::vector<float> fast(N), ref(N);
+  kernel::simd::row_times<M, N>(default_backend{}, x.data(), W.data(), b.data(), fast.data());
+  kernel::dense_forward<M, N, 1>(backend::scalar{}, W.data(), b.data(), x.data(), ref.data());
+  for (std::size_t j = 0; j < N; ++j) ASSERT_NEAR(fast[j], ref[j], 1e-5f * (1.0f + std::abs(ref[j]))) << M << "x" << N;
+}
+
+TEST(Sequence, RowTimesMatchesTheReferenceKernel) {
+  if constexpr (SimdBackend<default_backend>) {
+    row_times_matches_reference<1, 1>();
+    row_times_matches_reference<3, 17>();
+    row_times_matches_reference<17, 3>();
+    row_times_matches_reference<33, 100>();
+    row_times_matches_reference<100, 33>();
+    row_times_matches_reference<16, 48>();
+    row_times_matches_reference<64, 256>();
+    row_times_matches_reference<2, 500>();  // more registers than a group holds
+  } else {
+    GTEST_SKIP() << "no SIMD backend in this build";
+  }
+}
+
 // Learning a task that needs memory: output the input of 3 steps earlier.
 TEST(Sequence, TrainerLearnsADelayLine) {
   constexpr std::size_t T = 12, B = 16;

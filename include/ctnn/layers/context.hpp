@@ -95,6 +95,17 @@ inline constexpr std::size_t layer_carry_v = [] {
     return std::size_t{0};
 }();
 
+namespace detail {
+/// Floats of state layer L keeps between the steps of a stream (`stream_state_floats`, else 0).
+template <class L>
+inline constexpr std::size_t stream_state_v = [] {
+  if constexpr (requires { L::stream_state_floats; })
+    return std::size_t{L::stream_state_floats};
+  else
+    return std::size_t{0};
+}();
+}  // namespace detail
+
 /// Scratch floats layer L asks of a SIMD backend at batch B in training (its `scratch_floats<B>`, else 0).
 template <class L, std::size_t B>
 inline constexpr std::size_t layer_scratch_v = [] {

@@ -56,24 +56,23 @@ struct Conv1D {
     static constexpr std::size_t param_count = weight_count + Out;
     static constexpr std::size_t flops = T * (2 * K * C * Out + Out);  ///< as if no step were before the first
     static constexpr bool trainable = true;
-    /// Past inputs a streaming runner keeps: (K-1)·Dilation + 1 rows of C (a ring), and the ring position.
-    static constexpr std::size_t history = (K - 1) * Dilation + 1;
-    static constexpr std::size_t stream_state_floats = history * C + 1;
-
     /// Offset in steps of kernel tap k behind the current step.
     static constexpr std::size_t lag(std::size_t k) noexcept { return (K - 1 - k) * Dilation; }
 
     /// Rows of input before a window that its first steps reach: (K-1)·Dilation.
     static constexpr std::size_t past = (K - 1) * Dilation;
+    /// Past inputs a streaming runner keeps: those rows and the current one (a ring), and the ring position.
+    static constexpr std::size_t history = past + 1;
+    static constexpr std::size_t stream_state_floats = history * C + 1;
     /// Truncated BPTT carries those rows from one window to the next (per sample)...
     static constexpr std::size_t carry_floats = past * C;
     /// ... and a training forward keeps the ones it started from, for the weight gradient.
     static constexpr std::size_t saved_floats = past * C;
 
     /// Input row u of sample b, u counted from the window's first step (negative: before it,
-    /// from `hist`, the `past` rows before the window; zero without one).
-    template <class Tv, class H>
-    static const Tv* row(const Tv* x, const H* hist, std::size_t b, long u) noexcept {
+    /// from `hist`, the `past` rows before the window; null without them, i.e. zeros).
+    template <class Tv>
+    static const Tv* row(const Tv* x, const Tv* hist, std::size_t b, long u) noexcept {
       if (u >= 0) return x + (b * T + static_cast<std::size_t>(u)) * C;
       if (hist == nullptr) return nullptr;
       return hist + (b * past + static_cast<std::size_t>(static_cast<long>(past) + u)) * C;
@@ -84,42 +83,32 @@ struct Conv1D {
     /// without a carry) go after y.
     template <std::size_t B, class Be, class Tv>
     static void forward(Be, const Tv* p, const Tv* x, Tv* y, const PassContext& ctx) noexcept {
-      const float* carry = std::is_same_v<Tv, float> ? ctx.carry : nullptr;
+      Tv* hist = nullptr;  // the rows before the window: the carried ones, else none
+      if constexpr (std::is_same_v<Tv, float>) hist = ctx.carry;
       if constexpr (past > 0) {
         if (ctx.saving) {
           Tv* saved = y + B * T * Out;
-          for (std::size_t i = 0; i < B * past * C; ++i) saved[i] = carry != nullptr ? static_cast<Tv>(carry[i]) : Tv(0);
+          for (std::size_t i = 0; i < B * past * C; ++i) saved[i] = hist != nullptr ? hist[i] : Tv(0);
         }
       }
       for (std::size_t b = 0; b < B; ++b)
         for (std::size_t t = 0; t < T; ++t) {
           Tv* yt = y + (b * T + t) * Out;
           for (std::size_t o = 0; o < Out; ++o) yt[o] = p[weight_count + o];
-          for (std::size_t k = 0; k < K; ++k) {
-            const long u = static_cast<long>(t) - static_cast<long>(lag(k));
-            if (u >= 0) {
-              detail::add_row_times<C, Out>(x + (b * T + static_cast<std::size_t>(u)) * C, p + k * C * Out, yt);
-            } else if (carry != nullptr) {
-              const float* r = row(static_cast<const float*>(nullptr), carry, b, u);
-              for (std::size_t c = 0; c < C; ++c)
-                for (std::size_t o = 0; o < Out; ++o) yt[o] += static_cast<Tv>(r[c]) * p[(k * C + c) * Out + o];
-            }
-          }
+          for (std::size_t k = 0; k < K; ++k)
+            if (const Tv* r = row(x, hist, b, static_cast<long>(t) - static_cast<long>(lag(k))))
+              detail::add_row_times<C, Out>(r, p + k * C * Out, yt);
         }
       if constexpr (past > 0) {
-        if (carry != nullptr) {  // the last `past` rows of (carried rows, this window), oldest first
-          float* hist = ctx.carry;
+        if (hist != nullptr)  // the last `past` rows of (carried rows, this window), oldest first
           for (std::size_t b = 0; b < B; ++b) {
-            std::array<float, past * C> next;
+            std::array<Tv, past * C> next;
             for (std::size_t j = 0; j < past; ++j) {
-              const long u = static_cast<long>(T) - static_cast<long>(past) + static_cast<long>(j);
-              for (std::size_t c = 0; c < C; ++c)
-                next[j * C + c] = u >= 0 ? static_cast<float>(x[(b * T + static_cast<std::size_t>(u)) * C + c])
-                                         : hist[(b * past + static_cast<std::size_t>(static_cast<long>(past) + u)) * C + c];
+              const Tv* r = row(x, hist, b, static_cast<long>(T + j) - static_cast<long>(past));
+              std::copy_n(r, C, next.data() + j * C);
             }
             std::copy(next.begin(), next.end(), hist + b * past * C);
           }
-        }
       }
     }
     template <std::size_t B, class Be, class Tv>
@@ -130,7 +119,7 @@ struct Conv1D {
     /// (carried, saved by the forward) take part in the weight gradient; the gradient stops there.
     template <std::size_t B, class Be, class Tv>
     static void backward(Be, const Tv* p, const Tv* x, const Tv* y, const Tv* dy, Tv* dx, Tv* dp) noexcept {
-      const Tv* hist = past > 0 ? y + B * T * Out : nullptr;
+      const Tv* hist = past > 0 ? y + B * T * Out : nullptr;  // the rows before the window, saved
       if (dx != nullptr)
         for (std::size_t i = 0; i < B * T * C; ++i) dx[i] = Tv(0);
       for (std::size_t b = 0; b < B; ++b)

@@ -33,6 +33,9 @@
 #include <span>
 #include <type_traits>
 
+#include "../activations/sigmoid.hpp"
+#include "../activations/tanh.hpp"
+#include "../backends/kernels.hpp"
 #include "../backends/simd/recurrent.hpp"
 #include "../init/initializers.hpp"
 #include "context.hpp"
@@ -46,23 +49,15 @@ enum class Returns { sequence, last };
 
 namespace detail {
 
-/// The logistic function, without overflow for large |x|.
-template <class T>
-inline T logistic(T x) noexcept {
-  if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-  const T e = std::exp(x);
-  return e / (T(1) + e);
-}
-
-/// σ and tanh as the standard library computes them: the reference (and double) path.
+/// σ and tanh as the `Sigmoid` and `Tanh` layers compute them: the reference (and double) path.
 struct exact_gate_math {
   template <class T>
   static T sigma(T x) noexcept {
-    return logistic(x);
+    return Sigmoid::value(x);
   }
   template <class T>
   static T tanh(T x) noexcept {
-    return std::tanh(x);
+    return Tanh::value(x);
   }
 };
 
@@ -133,9 +128,8 @@ struct recurrent {
         Cell::template step<U, M>(j, gx.data(), gh.data(), state, next.data(), aux);
       });
     } else {
-      for (std::size_t j = 0; j < G; ++j) gx[j] = p[bx + j], gh[j] = p[bh + j];
-      add_row_times<F, G>(x, p + wx, gx.data());
-      add_row_times<H, G>(state, p + wh, gh.data());
+      kernel::dense_forward<F, G, 1>(backend::scalar{}, p + wx, p + bx, x, gx.data());
+      kernel::dense_forward<H, G, 1>(backend::scalar{}, p + wh, p + bh, state, gh.data());
       for (std::size_t j = 0; j < H; ++j)
         Cell::template step<T, exact_gate_math>(j, gx.data(), gh.data(), state, next.data(), aux);
     }
@@ -218,7 +212,7 @@ struct recurrent {
   }
 
   /// By default PyTorch's initialisation: every parameter, biases too, uniform in ±1/√H.
-  /// Another initialiser draws the weights (fan-in F + H, fan-out G·H) and zeroes the biases.
+  /// Another initialiser draws the weights (fan-in F + H, fan-out G) and zeroes the biases.
   template <Initializer I>
   static void init(I, std::span<float> p, Rng& rng) noexcept {
     if constexpr (std::is_same_v<I, RecurrentUniform>) {

@@ -97,7 +97,8 @@ struct FusionPlan {
       (
           [&] {
             using Lay = typename NetT::template layer<I>;
-            if constexpr (dense_at<I>) m = std::max(m, kernel::simd::dense_backward_scratch<Lay::in, Lay::out, B * Lay::steps>);
+            if constexpr (dense_at<I>)
+              m = std::max(m, kernel::simd::dense_backward_scratch<Lay::in, Lay::out, B * Lay::steps>);
             m = std::max(m, layer_scratch_v<Lay, B>);
           }(),
           ...);
@@ -132,8 +133,8 @@ void fused_node_forward(Be be, const float* params, const float* in, float* out,
   using Lay = typename NetT::template layer<I>;
   const float* p = params + NetT::param_offsets[I];
   if constexpr (P::template dense_at<I>)
-    kernel::dense_act_forward<Lay::in, Lay::out, B * Lay::steps, detail::node_activation<NetT, N>>(be, p, p + Lay::weight_count, in,
-                                                                                     out, nullptr);
+    kernel::dense_act_forward<Lay::in, Lay::out, B * Lay::steps, detail::node_activation<NetT, N>>(
+        be, p, p + Lay::weight_count, in, out, nullptr);
   else if constexpr (P::template conv_at<I>)
     kernel::conv_act_forward<typename Lay::geometry, Lay::out_channels, B, detail::node_activation<NetT, N>>(
         be, p, p + Lay::weight_count, in, out, nullptr, ctx.scratch);
@@ -181,7 +182,8 @@ void fused_forward_pass_saving(Be be, const float* params, const float* x, float
                          ? outs + NetT::activation_offsets[I] * B
                          : nullptr;
           if constexpr (P::template dense_at<I>)
-            kernel::dense_act_forward<Lay::in, Lay::out, B * Lay::steps, Act>(be, p, p + Lay::weight_count, in, out, z);
+            kernel::dense_act_forward<Lay::in, Lay::out, B * Lay::steps, Act>(be, p, p + Lay::weight_count, in, out,
+                                                                              z);
           else if constexpr (P::template conv_at<I>)
             kernel::conv_act_forward<typename Lay::geometry, Lay::out_channels, B, Act>(be, p, p + Lay::weight_count,
                                                                                        in, out, z, ctx.scratch);

@@ -70,15 +70,12 @@ struct Residual {
     static constexpr std::size_t carry_floats = inner::carry_count;
     static constexpr std::size_t stream_state_floats = detail::stream_plan<inner, backend::scalar>::state_floats;
 
-    template <std::size_t B, class Be>
-    static constexpr bool fused = SimdBackend<Be>;
     /// Scratch of the layers inside in training (and of the fused backward on SIMD backends).
     template <std::size_t B>
     static constexpr std::size_t scratch_floats = FusionPlan<inner>::template backward_scratch<B>;
     /// Inference: two buffers for the branch's tensors, then the scratch of the layers inside.
     template <std::size_t B>
-    static constexpr std::size_t inference_scratch_floats =
-        2 * inner::max_width * B + std::max(inner::template inference_scratch<B>, scratch_floats<B>);
+    static constexpr std::size_t inference_scratch_floats = 2 * inner::max_width * B + inner::template inference_scratch<B>;
 
     static PassContext inner_context(const PassContext& ctx) noexcept {
       PassContext c = ctx;
@@ -92,7 +89,7 @@ struct Residual {
       PassContext c = inner_context(ctx);
       if (ctx.saving) {
         T* store = y + B * In::size;
-        if constexpr (fused<B, Be> && std::is_same_v<T, float>)
+        if constexpr (SimdBackend<Be> && std::is_same_v<T, float>)
           fused_forward_pass_saving<inner, B>(be, p, x, store, c);
         else
           forward_pass_saving<inner, B>(be, p, x, store, c);
@@ -102,7 +99,7 @@ struct Residual {
         float* s0 = ctx.scratch;
         float* s1 = s0 + inner::max_width * B;
         c.scratch = s1 + inner::max_width * B;
-        if constexpr (fused<B, Be>)
+        if constexpr (SimdBackend<Be>)
           fused_forward_pass<inner, B>(be, p, x, y, s0, s1, c);
         else
           forward_pass<inner, B>(be, p, x, y, s0, s1, c);
@@ -130,7 +127,7 @@ struct Residual {
       T* g0 = store + inner::activation_count * B;
       T* g1 = g0 + inner::max_width * B;
       const PassContext c = inner_context(ctx);
-      if constexpr (fused<B, Be> && std::is_same_v<T, float>)
+      if constexpr (SimdBackend<Be> && std::is_same_v<T, float>)
         fused_backward_pass<inner, B>(be, p, x, store, dy, dp, g0, g1, ctx.scratch, c, dx);
       else
         backward_pass<inner, B>(be, p, x, store, dy, dp, g0, g1, c, dx);

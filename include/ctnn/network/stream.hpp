@@ -38,16 +38,6 @@ inline constexpr std::size_t per_step_size = S::size;
 template <std::size_t T, std::size_t F>
 inline constexpr std::size_t per_step_size<Shape<T, F>> = F;
 
-template <class L>
-inline constexpr std::size_t stream_state_v = [] {
-  if constexpr (requires { L::stream_state_floats; })
-    return std::size_t{L::stream_state_floats};
-  else
-    return std::size_t{0};
-}();
-}  // namespace detail
-
-namespace detail {
 /**
  * @brief How the layers of `NetT` run one time step: their states laid out back to back
  * (`state_offsets`, `state_floats`), the widest per-step tensor (`width`), and `step`, which

@@ -84,16 +84,6 @@ class Trainer {
       return std::size_t{0};
   }();
 
-  /// Bytes of every buffer the trainer holds (gradients, optimizer state, activations and saved
-  /// values, output gradient, scratch, truncated-BPTT states): what it allocates when built
-  /// (storage::Heap, tested) or carries inside (storage::InPlace, where a partial last batch's
-  /// padding, `partial_bytes`, is inside too; storage::Heap allocates it at the first one).
-  static constexpr std::size_t workspace_bytes =
-      (NetT::param_count * (1 + O::state_blocks) + NetT::activation_count * batch + out_n * batch +
-       2 * NetT::max_width * batch + extra_scratch + 2 * NetT::carry_count * batch) *
-      sizeof(float);
-  static constexpr std::size_t partial_bytes = batch * NetT::input_size * sizeof(float);
-
   /// Binds to `net` (which must outlive the trainer) with optimizer options `opts`; `seed`
   /// drives the stochastic layers (Dropout masks).
   explicit Trainer(NetT& net, typename O::Options opts = {}, std::uint64_t seed = 0)
@@ -163,20 +153,9 @@ class Trainer {
  private:
   template <class Tt>
   float step_impl(std::span<const float> inputs, std::span<const Tt> targets) {
-    if (!carrying_) {
-      const float loss = compute_impl(inputs, targets);
-      apply_gradients(loss);
-      return loss;
-    }
-    std::copy_n(carry_.data(), carry_.size(), carry_before_.data());
-    try {
-      const float loss = compute_impl(inputs, targets);
-      apply_gradients(loss);
-      return loss;
-    } catch (...) {
-      std::copy_n(carry_before_.data(), carry_.size(), carry_.data());
-      throw;
-    }
+    const float loss = compute_impl(inputs, targets);
+    apply_gradients(loss);
+    return loss;
   }
 
   /// Validates, then forward, loss and backward into the gradient block; no NaN check.
@@ -213,7 +192,10 @@ class Trainer {
     ctx.step = steps_;
     ctx.training = true;
     ctx.ready = ready;
-    if (carrying_) ctx.carry = carry_.data();
+    if (carrying_) {  // kept until apply_gradients, which puts it back if the step fails
+      std::copy_n(carry_.data(), carry_.size(), carry_before_.data());
+      ctx.carry = carry_.data();
+    }
     if constexpr (SimdBackend<Be>)
       fused_forward_pass_saving<NetT, batch>(Be{}, p, inputs.data(), acts_.data(), ctx);
     else
@@ -266,8 +248,8 @@ class Trainer {
    */
   void apply_gradients(float loss) {
     if (!std::isfinite(loss))
-      detail::raise("ctnn::Trainer::step: non-finite loss (" + std::to_string(loss) + ") at step " +
-                    std::to_string(steps_) + "; check the inputs for NaN/Inf or lower the learning rate");
+      fail("ctnn::Trainer::step: non-finite loss (" + std::to_string(loss) + ") at step " + std::to_string(steps_) +
+           "; check the inputs for NaN/Inf or lower the learning rate");
     check_gradients();
     opt_.update(net_.params(), grads_.span(), state_.span());
     ++steps_;
@@ -276,24 +258,26 @@ class Trainer {
  private:
 
   /// One vectorised pass over the block; the layer is looked up only on failure.
-  void check_gradients() const {
+  /// Raises `what`, the carried states (truncated BPTT) put back as they were before the step.
+  [[noreturn]] void fail(const std::string& what) {
+    if (carrying_) std::copy_n(carry_before_.data(), carry_.size(), carry_.data());
+    detail::raise(what);
+  }
+
+  void check_gradients() {
     const std::size_t k = detail::first_non_finite(grads_.data(), NetT::param_count);
     if (k == NetT::param_count) return;
     std::size_t l = 0;
     while (l + 1 < NetT::layer_count && k >= NetT::param_offsets[l] + NetT::param_sizes[l]) ++l;
-    detail::raise("ctnn::Trainer::step: non-finite gradient at step " + std::to_string(steps_) + " in layer " +
-                  std::to_string(l) + " (parameter " + std::to_string(k - NetT::param_offsets[l]) +
-                  "); parameters left unchanged");
+    fail("ctnn::Trainer::step: non-finite gradient at step " + std::to_string(steps_) + " in layer " +
+         std::to_string(l) + " (parameter " + std::to_string(k - NetT::param_offsets[l]) +
+         "); parameters left unchanged");
   }
 
   /// A partial batch padded to B: on the heap at the first one (storage::Heap), or inside.
   float* pad_data() {
-    if constexpr (std::is_same_v<Storage, storage::InPlace>) {
-      return pad_.data();
-    } else {
-      pad_.resize(batch * NetT::input_size);
-      return pad_.data();
-    }
+    if constexpr (!in_place) pad_.resize(batch * NetT::input_size);
+    return pad_.data();
   }
   template <std::size_t N>
   using buffer = Buffer<Storage, N>;
@@ -313,6 +297,17 @@ class Trainer {
   bool carrying_ = false;
   std::size_t partial_ = batch;
   std::size_t steps_ = 0;
+
+ public:
+  /// Bytes of every buffer the trainer holds (gradients, optimizer state, activations and saved
+  /// values, output gradient, scratch, truncated-BPTT states): what it allocates when built
+  /// (storage::Heap, tested) or carries inside (storage::InPlace, where a partial last batch's
+  /// padding, `partial_bytes`, is inside too; storage::Heap allocates it at the first one).
+  static constexpr std::size_t workspace_bytes =
+      (decltype(grads_)::size() + decltype(state_)::size() + decltype(acts_)::size() + decltype(dout_)::size() +
+       decltype(scratch_)::size() + decltype(carry_)::size() + decltype(carry_before_)::size()) *
+      sizeof(float);
+  static constexpr std::size_t partial_bytes = batch * NetT::input_size * sizeof(float);
 };
 
 CTNN_END_NAMESPACE

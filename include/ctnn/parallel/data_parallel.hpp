@@ -415,7 +415,7 @@ class DataParallel {
   const std::uint32_t* gather_rows_ = nullptr;
   AlignedBuffer gathered_x_;
   AlignedBuffer carry_{NetT::carry_count * batch};  ///< truncated BPTT: each chunk's carried states
-  std::vector<float> carry_before_;                  ///< the carried states before the running step
+  AlignedBuffer carry_before_{NetT::carry_count * batch};  ///< the carried states before the running step
   bool carrying_ = false;
   std::unique_ptr<std::byte[]> gathered_t_;  ///< B·targets_per_sample targets of up to 8 bytes
   void (*gather_)(DataParallel&, std::size_t) = nullptr;

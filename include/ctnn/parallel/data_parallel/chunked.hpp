@@ -93,10 +93,10 @@ float DataParallel<TrainerT, ThreadsT, ChunksT>::run_step() {
     const auto* chunk_targets = static_cast<const Tt*>(t) + c * chunk * targets_per_sample;
     return detail::loss_value_and_gradient<L, Be, out_n, chunk>(out, chunk_targets, d);
   };
-  if (carrying_) carry_before_.assign(carry_.data(), carry_.data() + carry_.size());
+  if (carrying_) std::copy_n(carry_.data(), carry_.size(), carry_before_.data());
   crew_.run(0);
   auto fail = [&](const std::string& what) {
-    if (carrying_) std::copy(carry_before_.begin(), carry_before_.end(), carry_.data());
+    if (carrying_) std::copy_n(carry_before_.data(), carry_.size(), carry_.data());
     detail::raise(what);
   };
   if constexpr (!split_mlp) {  // each chunk's outputs lie in its own activation block
