@@ -40,12 +40,13 @@ void forward_b1(benchmark::State& state) {
   flops(state, static_cast<double>(N::flops_forward));
 }
 
-/// Batch-1 inference through a `Predictor` (weights packed for the batch-1 kernels).
-template <class N, class Be>
+/// Batch-1 inference through a predictor made from the network: `Predictor<N, Be>` (weights
+/// packed for the batch-1 kernels), `BF16Predictor<N>` or `Int8Predictor<N>`.
+template <class N, class Pred>
 void predict_b1(benchmark::State& state) {
   auto net = std::make_unique<N>();
   net->init(1);
-  const auto pred = std::make_unique<Predictor<N, Be>>(*net);
+  const auto pred = std::make_unique<Pred>(*net);
   const auto x = random_inputs(N::input_size);
   for (auto _ : state) {
     auto y = pred->forward(std::span<const float, N::input_size>(x.data(), N::input_size));
@@ -70,6 +71,30 @@ void forward_batch(benchmark::State& state) {
   flops(state, static_cast<double>(N::flops_forward * B));
 }
 
+/// The arithmetic of one training step at batch B, counted as done: the forward pass, each
+/// trainable layer's weight gradient (as many FLOPs as its forward), and the input gradient of
+/// every trainable layer but the lowest one (whose input gradient no one needs, so the trainer
+/// never computes it; the layers below it are not differentiated at all).
+template <class N, std::size_t B>
+constexpr double training_flops() {
+  double forward = 0.0, lowest_trainable = 0.0;
+  bool seen = false;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (
+        [&] {
+          using Lay = typename N::template layer<I>;
+          forward += static_cast<double>(Lay::flops);
+          if constexpr (Lay::trainable) {
+            if (!seen) lowest_trainable = static_cast<double>(Lay::flops);
+            seen = true;
+          }
+        }(),
+        ...);
+  }(std::make_index_sequence<N::layer_count>{});
+  return static_cast<double>(B) * (3.0 * forward - lowest_trainable);
+}
+static_assert(training_flops<W2, 64>() == 64.0 * (3.0 * W2::flops_forward - (2.0 * 784 * 256 + 256)));
+
 template <class N, class L, std::size_t B, class Be>
 void train_step(benchmark::State& state) {
   auto net = std::make_unique<N>();
@@ -84,7 +109,7 @@ void train_step(benchmark::State& state) {
     for (std::size_t k = 0; k < B; ++k) labels[k] = static_cast<int>(k % N::output_size);
     for (auto _ : state) benchmark::DoNotOptimize(trainer.step(x, labels));
   }
-  flops(state, 3.0 * static_cast<double>(N::flops_forward * B));  // forward + two backward products
+  flops(state, training_flops<N, B>());
 }
 
 }  // namespace bench

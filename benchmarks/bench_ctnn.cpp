@@ -11,14 +11,19 @@ using Scalar = backend::scalar;
 using CE = loss::SoftmaxCrossEntropy;
 }  // namespace
 
-BENCHMARK(predict_b1<W1, Simd>)->Name("W1/forward_b1/ctnn");
+BENCHMARK(predict_b1<W1, Predictor<W1, Simd>>)->Name("W1/forward_b1/ctnn");
 BENCHMARK(forward_b1<W1, Simd>)->Name("W1/forward_b1/ctnn_net");
 // W1's shapes without the tanh: what the products and layer hand-offs cost alone.
-BENCHMARK(predict_b1<W1Linear, Simd>)->Name("W1/forward_b1/ctnn_without_tanh");
+BENCHMARK(predict_b1<W1Linear, Predictor<W1Linear, Simd>>)->Name("W1/forward_b1/ctnn_without_tanh");
 BENCHMARK(forward_b1<W1, Scalar>)->Name("W1/forward_b1/scalar");
-BENCHMARK(predict_b1<W2, Simd>)->Name("W2/forward_b1/ctnn");
+BENCHMARK(predict_b1<W2, Predictor<W2, Simd>>)->Name("W2/forward_b1/ctnn");
 BENCHMARK(forward_b1<W2, Simd>)->Name("W2/forward_b1/ctnn_net");
 BENCHMARK(forward_b1<W2, Scalar>)->Name("W2/forward_b1/scalar");
+// Reduced precision at batch 1 (bf16 weights; int8 weights with inputs quantized per call).
+BENCHMARK(predict_b1<W1, BF16Predictor<W1>>)->Name("W1/forward_b1/ctnn_bf16");
+BENCHMARK(predict_b1<W1, Int8Predictor<W1>>)->Name("W1/forward_b1/ctnn_int8");
+BENCHMARK(predict_b1<W2, BF16Predictor<W2>>)->Name("W2/forward_b1/ctnn_bf16");
+BENCHMARK(predict_b1<W2, Int8Predictor<W2>>)->Name("W2/forward_b1/ctnn_int8");
 BENCHMARK(forward_batch<W2, 256, Simd>)->Name("W3/forward_b256/ctnn");
 BENCHMARK(forward_batch<W2, 256, Scalar>)->Name("W3/forward_b256/scalar");
 BENCHMARK(train_step<W2, CE, 64, Simd>)->Name("W4/train_step_b64/ctnn");

@@ -61,6 +61,11 @@ def forward_bench(model, batch, inputs):
     return run
 
 
+def int8(model):
+    """PyTorch's dynamic quantization of the Linear layers (int8 weights, inputs quantized per call)."""
+    return torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+
+
 def train_bench(model, batch, inputs, outputs, loss):
     x = torch.rand(batch, *inputs) if isinstance(inputs, tuple) else torch.rand(batch, inputs)
     if loss == "ce":
@@ -160,7 +165,8 @@ def fashion_epoch(data_dir, epochs, optimizer, cnn=False):
         times.append(time.perf_counter() - t0)
     with torch.inference_mode():
         acc = (model(xte).argmax(1) == yte).float().mean().item()
-    return statistics.median(times), acc
+        int8_acc = None if cnn else (int8(model)(xte).argmax(1) == yte).float().mean().item()
+    return statistics.median(times), acc, int8_acc
 
 
 def main():
@@ -180,6 +186,8 @@ def main():
     cases = [
         ("W1/forward_b1/pytorch", forward_bench(w1, 1, 16)),
         ("W2/forward_b1/pytorch", forward_bench(w2, 1, 784)),
+        ("W1/forward_b1/pytorch_int8", forward_bench(int8(w1), 1, 16)),
+        ("W2/forward_b1/pytorch_int8", forward_bench(int8(w2), 1, 784)),
         ("W3/forward_b256/pytorch", forward_bench(w2, 256, 784)),
         ("W4/train_step_b64/pytorch", train_bench(w2, 64, 784, 10, "ce")),
         ("W5/train_step_b16/pytorch", train_bench(w5, 16, 64, 1, "mse")),
@@ -208,22 +216,23 @@ def main():
         print(f"{name:32s} {ns:12.0f} ns", file=sys.stderr)
     torch.set_num_threads(1)
     if a.epochs > 0:
-        secs, acc = fashion_epoch(a.data, a.epochs, a.optimizer)
+        secs, acc, int8_acc = fashion_epoch(a.data, a.epochs, a.optimizer)
         out["benchmarks"].append({"name": "fashion_mnist/epoch_b64/pytorch_median", "run_name": "fashion_mnist/epoch_b64/pytorch",
                                   "aggregate_name": "median", "real_time": secs * 1e9, "time_unit": "ns",
-                                  "test_accuracy": acc, "epochs": a.epochs, "optimizer": a.optimizer})
-        print(f"fashion_mnist epoch (batch 64, {a.optimizer}): {secs:.3f} s, test accuracy {acc:.4f} after {a.epochs}",
-              file=sys.stderr)
+                                  "test_accuracy": acc, "int8_test_accuracy": int8_acc, "epochs": a.epochs,
+                                  "optimizer": a.optimizer})
+        print(f"fashion_mnist epoch (batch 64, {a.optimizer}): {secs:.3f} s, test accuracy {acc:.4f} after {a.epochs} "
+              f"(dynamically quantized to int8: {int8_acc:.4f})", file=sys.stderr)
         # W6: the same epoch with PyTorch's intra-op pool at 2 threads, beside the 1-thread one.
         torch.set_num_threads(2)
-        secs2, acc2 = fashion_epoch(a.data, a.epochs, a.optimizer)
+        secs2, acc2, _ = fashion_epoch(a.data, a.epochs, a.optimizer)
         torch.set_num_threads(1)
         for name, t, ac in (("W6/epoch_b64/pytorch_2thread", secs2, acc2), ("W6/epoch_b64/pytorch_1thread", secs, acc)):
             out["benchmarks"].append({"name": name + "_median", "run_name": name, "aggregate_name": "median",
                                       "real_time": t * 1e9, "time_unit": "ns", "test_accuracy": ac})
         print(f"fashion_mnist epoch on 2 threads: {secs2:.3f} s, test accuracy {acc2:.4f}", file=sys.stderr)
     if a.cnn_epochs > 0:
-        secs, acc = fashion_epoch(a.data, a.cnn_epochs, "adam", cnn=True)
+        secs, acc, _ = fashion_epoch(a.data, a.cnn_epochs, "adam", cnn=True)
         out["benchmarks"].append({"name": "fashion_mnist_cnn/epoch_b64/pytorch_median",
                                   "run_name": "fashion_mnist_cnn/epoch_b64/pytorch", "aggregate_name": "median",
                                   "real_time": secs * 1e9, "time_unit": "ns", "test_accuracy": acc,

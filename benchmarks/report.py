@@ -40,14 +40,53 @@ def fmt_time(ns):
     return f"{ns:.0f} ns"
 
 
+def by_workload(bench):
+    """{workload: {implementation: result}} from {"workload/implementation": result}, probes left out."""
+    workloads = {}
+    for name in bench:
+        if name.startswith("peak/"):
+            continue
+        w, impl = name.rsplit("/", 1)
+        workloads.setdefault(w, {})[impl] = bench[name]
+    return workloads
+
+
+def table(workloads, peak, chart=None):
+    """The markdown table of every workload's implementations, ctnn first, with ratios to ctnn."""
+    lines = ["", "| workload | implementation | median | GFLOP/s | % of peak | peer / ctnn |", "|---|---|---:|---:|---:|---:|"]
+    for w in sorted(workloads):
+        impls = workloads[w]
+        base = impls.get("ctnn", {}).get("ns")
+        for impl in sorted(impls, key=lambda i: (i != "ctnn", i)):
+            b = impls[impl]
+            fl = b.get("FLOP/s")
+            gf = f"{fl / 1e9:.1f}" if fl else ""
+            pk = f"{100 * fl / peak:.0f}%" if fl and peak else ""
+            ratio = f"{b['ns'] / base:.2f}×" if base and impl != "ctnn" else ""
+            extra = f" (test acc {b['test_accuracy']:.4f})" if b.get("test_accuracy") else ""
+            if b.get("bf16_test_accuracy"):
+                extra += f" (bf16: {b['bf16_test_accuracy']:.4f})"
+            if b.get("int8_test_accuracy"):
+                extra += f" (int8: {b['int8_test_accuracy']:.4f})"
+            if b.get("bytes_per_second"):
+                extra += f" ({b['bytes_per_second'] / 1e9:.0f} GB/s)"
+            lines.append(f"| {w} | {impl}{extra} | {fmt_time(b['ns'])} | {gf} | {pk} | {ratio} |")
+            if chart is not None and base and impl != "ctnn":
+                chart.append((f"{w}\nvs {impl}", b["ns"] / base))
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ctnn", required=True)
     ap.add_argument("--torch", required=True)
     ap.add_argument("--epoch", help="JSON with ctnn's Fashion-MNIST epoch: {\"seconds\": s, \"accuracy\": a}")
+    ap.add_argument("--reduced", help="JSON with the MLP example's bf16 and int8 test accuracies: {\"bf16\": a, \"int8\": b}")
     ap.add_argument("--cnn-epoch", help="the same for the CNN example")
     ap.add_argument("--epoch-threads", help="the MLP epoch again with --threads 2 (W6; --epoch is its one-thread side)")
     ap.add_argument("--extra", nargs="*", default=[], help="more Google-Benchmark-shaped JSON files (compile times)")
+    ap.add_argument("--ctnn-second", help="ctnn_bench's JSON from a second build (e.g. -march=x86-64-v3 for AVX2), "
+                    "reported in a section of its own with its own peak")
     ap.add_argument("--md", required=True)
     ap.add_argument("--png", required=True)
     ap.add_argument("--command", default="", help="the command that produced the inputs, quoted in the report")
@@ -62,6 +101,11 @@ def main():
         with open(a.epoch) as f:
             e = json.load(f)
         allb["fashion_mnist/epoch_b64/ctnn"] = {"ns": e["seconds"] * 1e9, "test_accuracy": e.get("accuracy")}
+        if a.reduced:
+            with open(a.reduced) as f:
+                text = f.read().strip()
+            r = json.loads(text) if text else {}
+            allb["fashion_mnist/epoch_b64/ctnn"].update(bf16_test_accuracy=r.get("bf16"), int8_test_accuracy=r.get("int8"))
     if a.cnn_epoch:
         with open(a.cnn_epoch) as f:
             e = json.load(f)
@@ -73,12 +117,7 @@ def main():
         allb["W6/epoch_b64/one_thread"] = dict(allb["fashion_mnist/epoch_b64/ctnn"])
     peak = allb.get("peak/fma_single_core", {}).get("FLOP/s")
 
-    workloads = {}
-    for name in allb:
-        if name.startswith("peak/"):
-            continue
-        w, impl = name.rsplit("/", 1)
-        workloads.setdefault(w, {})[impl] = allb[name]
+    workloads = by_workload(allb)
 
     lines = [
         "# ctnn benchmarks",
@@ -87,32 +126,18 @@ def main():
         "on the same machine; every figure is a median. Ratios are peer time / ctnn time (above 1: ctnn is faster).",
         "",
         f"- Machine: {cctx.get('num_cpus', '?')} CPUs at {cctx.get('mhz_per_cpu', '?')} MHz, {platform.machine()}; "
-        f"ctnn_bench built with `-O3 -march=native`.",
+        f"ctnn's kernels ran with the {cctx.get('ctnn_isa', '?')} instruction set.",
         f"- PyTorch: {tctx.get('library', '?')}, {tctx.get('threads', '?')} thread, OPENBLAS_CORETYPE "
         f"{tctx.get('OPENBLAS_CORETYPE', '?')} (the peers run with `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`, "
         "so OpenBLAS picks its best kernels; tests and CI never change these variables).",
     ]
     if peak:
-        lines.append(f"- Measured single-core FMA peak (`peak/fma_single_core`): {peak / 1e9:.1f} GFLOP/s.")
+        lines.append(f"- Measured single-core FMA peak (`peak/fma_single_core`, {cctx.get('ctnn_isa', '?')} registers): "
+                     f"{peak / 1e9:.1f} GFLOP/s.")
     if a.command:
         lines += ["", "Command:", "", "```sh", a.command, "```"]
-    lines += ["", "| workload | implementation | median | GFLOP/s | % of peak | peer / ctnn |", "|---|---|---:|---:|---:|---:|"]
     chart = []
-    for w in sorted(workloads):
-        impls = workloads[w]
-        base = impls.get("ctnn", {}).get("ns")
-        for impl in sorted(impls, key=lambda i: (i != "ctnn", i)):
-            b = impls[impl]
-            fl = b.get("FLOP/s")
-            gf = f"{fl / 1e9:.1f}" if fl else ""
-            pk = f"{100 * fl / peak:.0f}%" if fl and peak else ""
-            ratio = f"{b['ns'] / base:.2f}×" if base and impl != "ctnn" else ""
-            extra = f" (test acc {b['test_accuracy']:.4f})" if b.get("test_accuracy") else ""
-            if b.get("bytes_per_second"):
-                extra += f" ({b['bytes_per_second'] / 1e9:.0f} GB/s)"
-            lines.append(f"| {w} | {impl}{extra} | {fmt_time(b['ns'])} | {gf} | {pk} | {ratio} |")
-            if base and impl != "ctnn":
-                chart.append((f"{w}\nvs {impl}", b["ns"] / base))
+    lines += table(workloads, peak, chart)
     # W7: the pipeline against one core, and against the schedule's ideal p·(1 − bubble).
     w7 = [("W7/infer_stream_b64x64", 2, 64), ("W7/train_step_m8_b64", 2, 8)]
     notes = []
@@ -176,6 +201,16 @@ def main():
         lines += ["", "Notes (W7: `one_core` is the same network trained or run on one thread; the ctnn "
                   "rows of W6 and W7 use two cores, so their share of the single-core peak can exceed 100%; W8 runs on "
                   "the GPU named in its JSON):", ""] + notes
+    if a.ctnn_second:
+        sctx, second = medians(a.ctnn_second)
+        speak = second.get("peak/fma_single_core", {}).get("FLOP/s")
+        isa = sctx.get("ctnn_isa", "?")
+        lines += ["", f"## The same benchmarks built for {isa}", "",
+                  f"`ctnn_bench` built again (`CTNN_ARCH_FLAGS={sctx.get('ctnn_arch_flags', '?')}`) and run on the same "
+                  f"machine: ctnn's kernels and the peers in this binary (Eigen, OpenBLAS) all use {isa}. Percentages are "
+                  f"of the single-core FMA peak measured by this binary with {isa} registers"
+                  + (f": {speak / 1e9:.1f} GFLOP/s." if speak else ".")]
+        lines += table({w: i for w, i in by_workload(second).items() if not w.startswith("Machine/")}, speak)
     lines += ["", "![ctnn speed-up over each peer](benchmarks.png)", ""]
     with open(a.md, "w") as f:
         f.write("\n".join(lines))

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <memory>
+#include <utility>
 #include <ctnn/ctnn.hpp>
 #include <ctnn/io/fashion_mnist.hpp>
 #include <optional>
@@ -113,6 +115,39 @@ double infer_batch1_ns(const NetT& net, const io::LabelledImages& test) {
   std::nth_element(per_call.begin(), per_call.begin() + static_cast<long>(per_call.size() / 2), per_call.end());
   if (sink == 12345.0f) std::puts("");  // keeps the calls observable
   return per_call[per_call.size() / 2];
+}
+
+/// Test accuracy and median batch-1 time (ns) of a predictor (any class with `forward(x)`).
+template <class P>
+std::pair<double, double> predictor_accuracy_and_ns(const P& pred, const io::LabelledImages& test) {
+  std::size_t correct = 0;
+  std::vector<double> per_call;
+  constexpr std::size_t block = 200;
+  for (std::size_t start = 0; start + block <= test.count; start += block) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t s = start; s < start + block; ++s) {
+      const auto y = pred.forward(std::span<const float, 784>(test.images.data() + s * 784, 784));
+      correct += argmax(y.data(), y.size()) == test.labels[s];
+    }
+    per_call.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() / block);
+  }
+  std::nth_element(per_call.begin(), per_call.begin() + static_cast<long>(per_call.size() / 2), per_call.end());
+  return {static_cast<double>(correct) / static_cast<double>(per_call.size() * block), per_call[per_call.size() / 2]};
+}
+
+/// For a network that reduced precision covers: the trained float weights as bf16 and as int8
+/// (`BF16Predictor`, `Int8Predictor`), their test accuracy and batch-1 time, in one line.
+template <class NetT>
+void report_reduced_precision(const NetT& net, const io::LabelledImages& test, double float_accuracy) {
+  if constexpr (reducible_v<NetT>) {
+    const auto bf = std::make_unique<BF16Predictor<NetT>>(net);
+    const auto i8 = std::make_unique<Int8Predictor<NetT>>(net);
+    const auto [bf_acc, bf_ns] = predictor_accuracy_and_ns(*bf, test);
+    const auto [i8_acc, i8_ns] = predictor_accuracy_and_ns(*i8, test);
+    std::printf("reduced precision (float test_accuracy %.4f): bf16_test_accuracy=%.4f bf16_batch1_ns=%.0f "
+                "int8_test_accuracy=%.4f int8_batch1_ns=%.0f\n",
+                float_accuracy, bf_acc, bf_ns, i8_acc, i8_ns);
+  }
 }
 
 /// Trains a fresh NetT as `o` says and prints the per-epoch and result lines (defined in

@@ -131,6 +131,7 @@ int run_training(const Options& o, const io::FashionMnist& data, NetT& net, Step
               static_cast<unsigned long long>(weights_fingerprint(net.params())));
   if (first_epoch > o.epochs)  // resumed from the last epoch: nothing left to train
     test_acc = accuracy<256, Be>(net, std::span<const float>(data.test.images), std::span<const std::uint8_t>(data.test.labels));
+  report_reduced_precision(net, data.test, test_acc);
   std::printf("result test_accuracy=%.4f epoch_seconds=%.3f infer_batch1_ns=%.0f\n", test_acc,
               train_seconds / std::max(1, o.epochs - first_epoch + 1), infer_batch1_ns<Be>(net, data.test));
   return 0;

@@ -11,6 +11,7 @@ packages=(
   libxsimd-dev libboost-dev libgtest-dev libbenchmark-dev zlib1g-dev libcli11-dev
   nlohmann-json3-dev dataset-fashion-mnist
   python3-torch python3-numpy python3-venv python3-matplotlib clang-15 libfuzzer-15-dev
+  gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -22,8 +22,8 @@ ctest --test-dir build --output-on-failure -j "$(nproc)"
 cmake -S . -B build-avx2 -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" \
   -DCTNN_ARCH_FLAGS="-mavx2 -mfma" -DCTNN_BUILD_EXAMPLES=OFF -DCTNN_BUILD_BENCHMARKS=OFF -DCTNN_WITH_CUDA=OFF
 cmake --build build-avx2 --target test_simd test_simd_loss test_simd_network test_simd_conv test_predictor test_reference test_trainer test_no_heap \
-  test_sequence test_stream test_gradcheck_sequence
-ctest --test-dir build-avx2 --output-on-failure -j "$(nproc)" -R 'Simd|Predictor|Reference|Trainer|NoHeap|Sequence|Stream'
+  test_sequence test_stream test_gradcheck_sequence test_reduced_precision
+ctest --test-dir build-avx2 --output-on-failure -j "$(nproc)" -R 'Simd|Predictor|Reference|Trainer|NoHeap|Sequence|Stream|Bf16|Int8'
 
 # The pipeline's threads under ThreadSanitizer (ASLR off: TSan needs its fixed memory layout).
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
@@ -44,5 +44,5 @@ cmake -S . -B build-aarch64 -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}"
   -DCTNN_XSIMD_INCLUDE_DIR="$PWD/build-aarch64/xsimd-include" -DCTNN_GTEST_SOURCE_DIR=/usr/src/googletest \
   -DCTNN_BUILD_EXAMPLES=OFF -DCTNN_BUILD_BENCHMARKS=OFF -DCTNN_WITH_CUDA=OFF
 cmake --build build-aarch64 --target test_simd test_simd_loss test_simd_network test_simd_conv test_predictor test_reference test_trainer \
-  test_sequence test_stream test_gradcheck_sequence
-ctest --test-dir build-aarch64 --output-on-failure -j "$(nproc)" -R 'Simd|Predictor|Reference|Trainer|Sequence|Stream'
+  test_sequence test_stream test_gradcheck_sequence test_reduced_precision test_reduced_precision_dotprod
+ctest --test-dir build-aarch64 --output-on-failure -j "$(nproc)" -R 'Simd|Predictor|Reference|Trainer|Sequence|Stream|Bf16|Int8'

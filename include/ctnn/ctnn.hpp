@@ -32,11 +32,14 @@
 #include "network/names.hpp"
 #include "network/net.hpp"
 #include "network/predictor.hpp"
+#include "network/reduced_predictor.hpp"
 #include "network/residual.hpp"
 #include "network/stream.hpp"
 #include "network/summary.hpp"
 #include "network/trainer.hpp"
-#include "data/loader.hpp"
+#if CTNN_HAS_THREADS
+#include "data/loader.hpp"  // a prefetching thread: needs std::thread
+#endif
 #include "optimizers/adam.hpp"
 #include "optimizers/lr_schedule.hpp"
 #include "optimizers/sgd.hpp"

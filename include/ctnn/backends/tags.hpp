@@ -22,8 +22,11 @@ struct avx512 : avx2 {};
 /// AArch64 NEON (4 floats per register, 32 registers).
 struct neon : scalar {};
 
-/// The widest backend this translation unit is compiled for (from -m flags / -march).
-#if defined(__AVX512F__)
+/// The widest backend this translation unit is compiled for (from -m flags / -march), or
+/// scalar where CTNN_SIMD is 0.
+#if !CTNN_SIMD
+using native = scalar;
+#elif defined(__AVX512F__)
 using native = avx512;
 #elif defined(__AVX2__) && defined(__FMA__)
 using native = avx2;
@@ -56,7 +59,9 @@ CTNN_END_NAMESPACE
 // slow path; say which, once, at compile time. Define CTNN_NO_ISA_MESSAGE to silence it (on
 // targets where the scalar path is the intended one, e.g. microcontrollers).
 #if !defined(CTNN_NO_ISA_MESSAGE) && !defined(__CUDA_ARCH__)
-#if (defined(__x86_64__) || defined(__i386__)) && !(defined(__AVX2__) && defined(__FMA__))
+#if !CTNN_SIMD && (defined(__SSE2__) || defined(__ARM_NEON))
+#pragma message("ctnn: CTNN_SIMD is 0, so ctnn runs its scalar reference path although this target has SIMD instructions; define CTNN_NO_ISA_MESSAGE to silence this")
+#elif (defined(__x86_64__) || defined(__i386__)) && !(defined(__AVX2__) && defined(__FMA__))
 #if defined(__SSE4_2__)
 #pragma message("ctnn: compiled without AVX2, so ctnn runs its SSE4.2 path (4 floats wide); for the fast AVX2 or AVX-512 path compile with -march=native (link ctnn::native) or -mavx2 -mfma; define CTNN_NO_ISA_MESSAGE to silence this")
 #else

@@ -120,6 +120,7 @@ struct recurrent {
   static void cell_step(Be be, const T* p, const T* x, T* state, T* aux) noexcept {
     alignas(64) std::array<T, G> gx, gh;
     std::array<T, S> next;
+#if CTNN_SIMD
     if constexpr (vector_step<Be, T>) {
       using M = kernel::simd::gate_math;
       kernel::simd::row_times<F, G>(be, x, p + wx, p + bx, gx.data());
@@ -127,7 +128,9 @@ struct recurrent {
       kernel::simd::for_each_width<0, H, kernel::simd::arch_t<Be>>([&]<class U>(std::type_identity<U>, std::size_t j) {
         Cell::template step<U, M>(j, gx.data(), gh.data(), state, next.data(), aux);
       });
-    } else {
+    } else
+#endif
+    {
       kernel::dense_forward<F, G, 1>(backend::scalar{}, p + wx, p + bx, x, gx.data());
       kernel::dense_forward<H, G, 1>(backend::scalar{}, p + wh, p + bh, state, gh.data());
       for (std::size_t j = 0; j < H; ++j)

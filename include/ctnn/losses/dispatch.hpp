@@ -17,10 +17,11 @@ namespace detail {
 /// `L::value_and_gradient<N, B>(out, targets, dout)`, or its SIMD kernel where there is one.
 template <class L, class Be, std::size_t N, std::size_t B, class Tt>
 float loss_value_and_gradient(const float* out, const Tt* targets, float* dout) {
+#if CTNN_SIMD
   if constexpr (SimdBackend<Be> && std::same_as<L, loss::SoftmaxCrossEntropy> && std::integral<Tt>)
     return kernel::simd::softmax_cross_entropy<N, B>(Be{}, out, targets, dout);
-  else
-    return L::template value_and_gradient<N, B>(out, targets, dout);
+#endif
+  return L::template value_and_gradient<N, B>(out, targets, dout);
 }
 
 }  // namespace detail

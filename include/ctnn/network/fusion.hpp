@@ -97,8 +97,10 @@ struct FusionPlan {
       (
           [&] {
             using Lay = typename NetT::template layer<I>;
+#if CTNN_SIMD
             if constexpr (dense_at<I>)
               m = std::max(m, kernel::simd::dense_backward_scratch<Lay::in, Lay::out, B * Lay::steps>);
+#endif
             m = std::max(m, layer_scratch_v<Lay, B>);
           }(),
           ...);
@@ -125,6 +127,7 @@ template <class NetT, std::size_t N>
 using node_activation = typename decltype(node_activation_of<NetT, N>())::type;
 }  // namespace detail
 
+#if CTNN_SIMD
 /// Inference forward of fused node N alone at batch B (SIMD backends).
 template <class NetT, std::size_t N, std::size_t B, SimdBackend Be>
 void fused_node_forward(Be be, const float* params, const float* in, float* out, const PassContext& ctx) noexcept {
@@ -247,5 +250,7 @@ const float* fused_backward_pass(Be be, const float* params, const float* x, con
   }(std::make_index_sequence<C - Stop>{});
   return d;
 }
+
+#endif  // CTNN_SIMD
 
 CTNN_END_NAMESPACE

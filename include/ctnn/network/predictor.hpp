@@ -44,7 +44,9 @@ class Predictor {
   static constexpr bool packed_node = [] {
     if constexpr (!simd) {
       return false;
-    } else if constexpr (!Plan::template dense_at<Plan::first[N]>) {
+    }
+#if CTNN_SIMD
+    else if constexpr (!Plan::template dense_at<Plan::first[N]>) {
       return false;
     } else if constexpr (NetT::template layer<Plan::first[N]>::input_shape::rank != 1) {
       return false;  // a Dense on each step of a sequence: many rows, not one
@@ -54,16 +56,18 @@ class Predictor {
       using Lay = typename NetT::template layer<Plan::first[N]>;
       return kernel::simd::PackedDense<Be, Lay::in, Lay::out>::fits;
     }
+#endif
   }();
 
   template <std::size_t N>
   static constexpr std::size_t packed_size = [] {
+#if CTNN_SIMD
     if constexpr (packed_node<N>) {
       using Lay = typename NetT::template layer<Plan::first[N]>;
       return kernel::simd::PackedDense<Be, Lay::in, Lay::out>::floats;
-    } else {
-      return std::size_t{0};
     }
+#endif
+    return std::size_t{0};
   }();
 
   static constexpr auto packed_offsets = [] {
@@ -86,6 +90,7 @@ class Predictor {
   /// Takes a new snapshot of `net`'s parameters.
   void load(const NetT& net) noexcept {
     net_ = net;
+#if CTNN_SIMD
     if constexpr (simd) {
       [&]<std::size_t... N>(std::index_sequence<N...>) {
         (
@@ -101,20 +106,23 @@ class Predictor {
             ...);
       }(std::make_index_sequence<Plan::count>{});
     }
+#endif
   }
 
   /// Inference of one sample into y. Kept out of line: inlined into a caller's loop, the
   /// activation constants get hoisted into registers the kernel needs (W1 measured 94 ns against 91 ns).
   [[gnu::noinline]] void forward(std::span<const float, input_size> x, std::span<float, output_size> y) const noexcept {
+#if CTNN_SIMD
     if constexpr (simd) {
       alignas(alignment) float buf[2][padded(NetT::max_width)];
       alignas(alignment) float layer_scratch[std::max<std::size_t>(NetT::template inference_scratch<1>, 1)];
       PassContext ctx;
       ctx.scratch = layer_scratch;
       run<0>(x.data(), y.data(), buf, ctx);
-    } else {
-      net_.template forward<Be>(x, y);  // nothing is packed for the scalar backend
+      return;
     }
+#endif
+    net_.template forward<Be>(x, y);  // nothing is packed for the scalar backend
   }
 
   /// Inference of one sample, returned by value.
@@ -125,6 +133,7 @@ class Predictor {
   }
 
  private:
+#if CTNN_SIMD
   static constexpr std::size_t padded(std::size_t n) noexcept {
     if constexpr (simd) {
       constexpr std::size_t w = kernel::simd::lanes<Be>;
@@ -179,6 +188,7 @@ class Predictor {
       if constexpr (!last) run<N + 1>(static_cast<const float*>(out), y, buf, ctx);
     }
   }
+#endif
 
   NetT net_;  ///< the snapshot: canonical weights for the nodes that are not packed
   alignas(alignment) std::array<float, packed_count> packed_{};

@@ -28,6 +28,7 @@ template <std::size_t States, class Be = backend::native, class Rule>
 inline void update_lanes(std::size_t n, float* p, const float* g, float* s0, float* s1, Rule rule) noexcept {
   static_assert(States <= 2);
   std::size_t vector_end = 0;
+#if CTNN_SIMD
   if constexpr (SimdBackend<Be>) {
     using V = kernel::simd::vec<Be>;
     vector_end = n - n % V::size;
@@ -41,6 +42,7 @@ inline void update_lanes(std::size_t n, float* p, const float* g, float* s0, flo
       if constexpr (States >= 2) b.store_unaligned(s1 + k);
     }
   }
+#endif
   for (std::size_t k = vector_end; k < n; ++k) {
     float a = 0.0f, b = 0.0f;
     if constexpr (States >= 1) a = s0[k];

@@ -33,6 +33,11 @@
 #include <type_traits>
 #include <vector>
 
+#include "../config.hpp"
+#if !CTNN_SIMD || !CTNN_HAS_THREADS
+#error "ctnn::DataParallel needs threads and the SIMD backends (CTNN_SIMD=1)"
+#endif
+
 #include "../core/memory.hpp"
 #include "../detail/finite.hpp"
 #include "../detail/raise.hpp"

@@ -23,6 +23,18 @@
 CTNN_BEGIN_NAMESPACE
 namespace kernel::simd {
 
+/// Primary template: no vector form; the activation then runs as its own scalar layer.
+template <class Act>
+struct vector_activation {
+  static constexpr bool supported = false;
+};
+
+/// Several element-wise activations in a row, applied left to right in one pass. The
+/// derivative is the product of each one's derivative at its own input, recomputed from z.
+template <class... Acts>
+struct Chain {};
+
+#if CTNN_SIMD
 /// a / b correctly rounded on every backend (xsimd 8.1 divides on NEON by a reciprocal
 /// estimate and Newton steps, which costs the rational tanh 0.2 ulp).
 template <class V>
@@ -32,12 +44,6 @@ inline V divide(V a, V b) noexcept {
 #endif
   return a / b;
 }
-
-/// Primary template: no vector form; the activation then runs as its own scalar layer.
-template <class Act>
-struct vector_activation {
-  static constexpr bool supported = false;
-};
 
 template <>
 struct vector_activation<Identity> {
@@ -145,11 +151,6 @@ struct vector_activation<GELU> {
   }
 };
 
-/// Several element-wise activations in a row, applied left to right in one pass. The
-/// derivative is the product of each one's derivative at its own input, recomputed from z.
-template <class... Acts>
-struct Chain {};
-
 template <class... Acts>
 struct vector_activation<Chain<Acts...>> {
   static constexpr bool supported = (vector_activation<Acts>::supported && ...);
@@ -179,6 +180,8 @@ template <auto Value, auto Derivative>
 struct vector_activation<Custom<Value, Derivative>> : Custom<Value, Derivative> {
   static constexpr bool supported = true, needs_input = true;
 };
+
+#endif  // CTNN_SIMD
 
 }  // namespace kernel::simd
 CTNN_END_NAMESPACE

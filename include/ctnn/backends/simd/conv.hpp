@@ -30,6 +30,7 @@ inline constexpr std::size_t conv_scratch_floats =
     (G::PH + G::PW > 0 ? (Training ? 2 : 1) * B * G::padded_size : 0) +
     (Training ? B * G::pixels * Cout + G::patch * Cout : 0);
 
+#if CTNN_SIMD
 namespace simd {
 
 /// Offset of output pixel m's window corner in the padded input, batch included.
@@ -218,5 +219,6 @@ inline void max_pool_backward(Be be, const float* x, const float* y, const float
       }
 }
 
+#endif  // CTNN_SIMD
 }  // namespace kernel
 CTNN_END_NAMESPACE

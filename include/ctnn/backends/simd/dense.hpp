@@ -13,6 +13,7 @@
 #include "activations.hpp"
 #include "gemm.hpp"
 
+#if CTNN_SIMD
 CTNN_BEGIN_NAMESPACE
 namespace kernel {
 namespace simd {
@@ -128,3 +129,4 @@ inline void dense_forward(Be be, const float* W, const float* bias, const float*
 
 }  // namespace kernel
 CTNN_END_NAMESPACE
+#endif  // CTNN_SIMD

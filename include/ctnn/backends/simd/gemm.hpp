@@ -30,6 +30,7 @@
 
 #include "partial.hpp"
 
+#if CTNN_SIMD
 CTNN_BEGIN_NAMESPACE
 namespace kernel::simd {
 
@@ -191,3 +192,4 @@ inline void gemm(Be be, IndexedA<Stride, OnRows> a, const float* b, Epi& epi) no
 
 }  // namespace kernel::simd
 CTNN_END_NAMESPACE
+#endif  // CTNN_SIMD

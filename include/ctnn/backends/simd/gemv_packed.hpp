@@ -28,6 +28,7 @@
 #include "activations.hpp"
 #include "partial.hpp"
 
+#if CTNN_SIMD
 CTNN_BEGIN_NAMESPACE
 namespace kernel::simd {
 
@@ -180,3 +181,4 @@ template <std::size_t In, std::size_t Out, class Act, SimdBackend Be>
 
 }  // namespace kernel::simd
 CTNN_END_NAMESPACE
+#endif  // CTNN_SIMD

@@ -12,6 +12,7 @@
 #include "arch.hpp"
 #include "partial.hpp"
 
+#if CTNN_SIMD
 CTNN_BEGIN_NAMESPACE
 namespace kernel::simd {
 
@@ -90,3 +91,4 @@ float softmax_cross_entropy(Be be, const float* z, const L* labels, float* dz) n
 
 }  // namespace kernel::simd
 CTNN_END_NAMESPACE
+#endif  // CTNN_SIMD

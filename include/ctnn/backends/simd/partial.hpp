@@ -17,6 +17,7 @@
 #include <arm_neon.h>
 #endif
 
+#if CTNN_SIMD
 CTNN_BEGIN_NAMESPACE
 namespace kernel::simd {
 
@@ -111,3 +112,4 @@ inline void store_n(Be, float* p, vec<Be> v) noexcept {
 
 }  // namespace kernel::simd
 CTNN_END_NAMESPACE
+#endif  // CTNN_SIMD

@@ -12,6 +12,7 @@
 #include "activations.hpp"
 #include "arch.hpp"
 
+#if CTNN_SIMD
 CTNN_BEGIN_NAMESPACE
 namespace kernel::simd {
 
@@ -134,3 +135,4 @@ struct gate_math {
 
 }  // namespace kernel::simd
 CTNN_END_NAMESPACE
+#endif  // CTNN_SIMD
