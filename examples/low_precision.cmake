@@ -1,14 +1,10 @@
 # cmake -DEXE=<fashion_mnist_mlp> -P low_precision.cmake
 # Trains the MLP briefly and checks the reduced-precision line: the bf16 predictor within 0.1
 # point of the float network's test accuracy, the int8 one within 0.5 point.
-execute_process(COMMAND ${EXE} --epochs 1 --limit 20000 --batch 32 --optimizer adam
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 600)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "exit code ${rc}\n${out}${err}")
-endif()
-if(NOT out MATCHES "float test_accuracy ([0-9.]+)\\): bf16_test_accuracy=([0-9.]+) bf16_batch1_ns=[0-9]+ int8_test_accuracy=([0-9.]+)")
-  message(FATAL_ERROR "no reduced-precision line\n${out}")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/run_and_match.cmake)
+run_and_match("fashion_mnist_mlp" "(float test_accuracy [0-9.]+\\): bf16_test_accuracy=[0-9.]+ bf16_batch1_ns=[0-9]+ int8_test_accuracy=[0-9.]+)"
+              line ${EXE} --epochs 1 --limit 20000 --batch 32 --optimizer adam)
+string(REGEX MATCH "test_accuracy ([0-9.]+)\\): bf16_test_accuracy=([0-9.]+) .* int8_test_accuracy=([0-9.]+)" _ "${line}")
 set(fp ${CMAKE_MATCH_1})
 set(bf ${CMAKE_MATCH_2})
 set(i8 ${CMAKE_MATCH_3})
