@@ -134,9 +134,11 @@ def read_idx(path):
     return torch.frombuffer(bytearray(data[4 + 4 * rank:]), dtype=torch.uint8).reshape(dims)
 
 
-def fashion_epoch(data_dir, epochs, optimizer, cnn=False):
+def fashion_epoch(data_dir, epochs, optimizer, cnn=False, trained=None):
     """Trains the ctnn example's network (the MLP, or the CNN) the same way (standardised inputs,
-    batch 64, shuffled, last partial batch dropped); returns (median epoch seconds, final test accuracy)."""
+    batch 64, shuffled, last partial batch dropped); returns (median epoch seconds, final test accuracy,
+    test accuracy after dynamic int8 quantization or None for the CNN). With `trained` (a dict), also
+    leaves the model and the standardised test set there."""
     xtr = read_idx(os.path.join(data_dir, "train-images-idx3-ubyte.gz")).reshape(-1, 784).float() / 255
     ytr = read_idx(os.path.join(data_dir, "train-labels-idx1-ubyte.gz")).long()
     xte = read_idx(os.path.join(data_dir, "t10k-images-idx3-ubyte.gz")).reshape(-1, 784).float() / 255
@@ -166,6 +168,8 @@ def fashion_epoch(data_dir, epochs, optimizer, cnn=False):
     with torch.inference_mode():
         acc = (model(xte).argmax(1) == yte).float().mean().item()
         int8_acc = None if cnn else (int8(model)(xte).argmax(1) == yte).float().mean().item()
+    if trained is not None:
+        trained.update(model=model, x_test=xte, y_test=yte)
     return statistics.median(times), acc, int8_acc
 
 

@@ -18,6 +18,13 @@ env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/benchmarks/ctnn_bench \
   --benchmark_repetitions="$reps" --benchmark_report_aggregates_only=true \
   --benchmark_out="$out/ctnn.json" --benchmark_out_format=json
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 benchmarks/pytorch_peer.py --out "$out/torch.json" --epochs 3
+# ONNX Runtime (float and its dynamic int8 quantization) from PyPI, pinned in
+# benchmarks/requirements.txt, in a virtual environment that also sees Debian's PyTorch.
+if ! .venv-bench/bin/python -c "import onnxruntime, onnx" 2>/dev/null; then
+  /usr/bin/python3 -m venv --system-site-packages .venv-bench
+  .venv-bench/bin/pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
+fi
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv-bench/bin/python benchmarks/onnxruntime_peer.py --out "$out/onnxruntime.json"
 build/examples/fashion_mnist_mlp --optimizer sgd --epochs 3 --schedule constant | tee "$out/epoch.log"
 sed -n 's/^result test_accuracy=\([0-9.]*\) epoch_seconds=\([0-9.]*\).*/{"accuracy": \1, "seconds": \2}/p' "$out/epoch.log" > "$out/epoch.json"
 sed -n 's/^reduced precision.* bf16_test_accuracy=\([0-9.]*\) .* int8_test_accuracy=\([0-9.]*\) .*/{"bf16": \1, "int8": \2}/p' "$out/epoch.log" > "$out/reduced.json"
@@ -38,5 +45,5 @@ fi
 /usr/bin/python3 benchmarks/compile_time.py --out "$out/compile.json" --runs "$reps"
 /usr/bin/python3 benchmarks/report.py --ctnn "$out/ctnn.json" --torch "$out/torch.json" --epoch "$out/epoch.json" --reduced "$out/reduced.json" \
   --cnn-epoch "$out/cnn_epoch.json" --epoch-threads "$out/epoch_threads.json" \
-  --extra "$out/compile.json" ${GPU_OUT:+"$GPU_OUT/ctnn_gpu.json" "$GPU_OUT/torch_gpu.json"} \
+  --extra "$out/compile.json" "$out/onnxruntime.json" ${GPU_OUT:+"$GPU_OUT/ctnn_gpu.json" "$GPU_OUT/torch_gpu.json"} \
   "${second[@]}" --md docs/benchmarks.md --png docs/benchmarks.png --command "bash scripts/benchmarks.sh   # REPS=$reps"
