@@ -146,6 +146,10 @@ using N = Net<Input<8, 1>, Stateful, GRU<2>, Dense<1>>;
 N net;
 Trainer<N, loss::MSE, optim::SGD, Batch<2>> t(net);
 void f() { t.carry_state(true); }
+#elif defined(CTNN_CASE_reduced_predictor_of_a_cnn)
+using N = Net<Input<1, 8, 8>, Conv2D<2, 3>, Flatten, Dense<4>>;
+N net;
+Int8Predictor<N> p(net);
 #else
 using N = Net<Input<4>, Dense<3>, ReLU, Dense<2>, Softmax>;
 static_assert(N::param_count == 4 * 3 + 3 + 3 * 2 + 2);
@@ -157,6 +161,8 @@ static_assert(S::output_size == 1);
 inline void stream_compiles(const S& net) { Stream<S> s(net); }
 using RS = Net<Input<8, 2>, Dense<3>, Residual<LayerNorm, GRU<3>>, Dense<1>>;
 inline void carry_compiles(RS& net) { Trainer<RS, loss::MSE, optim::SGD, Batch<2>>(net).carry_state(true); }
+static_assert(reducible_v<N> && !reducible_v<C>);
+inline void reduced_compiles(const N& net) { BF16Predictor<N> b(net); Int8Predictor<N> i(net); }
 #endif
 
 int main() {}

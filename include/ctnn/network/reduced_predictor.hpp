@@ -80,6 +80,11 @@ inline constexpr bool reducible_v = []<std::size_t... I>(std::index_sequence<I..
   return (detail::reducible_layer<NetT, I>() && ...);
 }(std::make_index_sequence<NetT::layer_count>{});
 
+/**
+ * @brief A snapshot of a trained float network for batch-1 inference with its Dense layers in
+ * `Format` (`precision::bf16` or `precision::int8`) on backend Be. Like `Predictor`: made from
+ * a `Net`, `forward` is `const`, `noexcept` and allocates nothing; `load` takes a new snapshot.
+ */
 template <class NetT, class Format, Backend Be = default_backend>
 class ReducedPredictor {
  public:
