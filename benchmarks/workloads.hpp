@@ -1,7 +1,6 @@
 #pragma once
 // The standard workloads of ctnn_bench (names are the contract of docs/benchmarks.md).
 #include <ctnn/ctnn.hpp>
-#include <ctnn/network/reduced_predictor.hpp>
 #include <vector>
 
 namespace bench {

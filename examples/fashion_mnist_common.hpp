@@ -98,41 +98,35 @@ typename Opt::Options optimizer_options(const Options& o) {
     return {.lr = o.lr.value_or(0.05f), .momentum = o.momentum};
 }
 
-/// Median over blocks of 200 test images of the mean batch-1 forward time, in nanoseconds.
-template <class Be = default_backend, class NetT>
-double infer_batch1_ns(const NetT& net, const io::LabelledImages& test) {
+/// Runs `forward` (one 784-float image → scores) over the test images in blocks of 200: the
+/// test accuracy, and the median over blocks of the mean batch-1 time in nanoseconds.
+template <class Forward>
+std::pair<double, double> batch1_accuracy_and_ns(const io::LabelledImages& test, Forward forward) {
   constexpr std::size_t block = 200;
-  std::vector<double> per_call;
-  float sink = 0;
-  for (std::size_t start = 0; start + block <= test.count; start += block) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (std::size_t s = start; s < start + block; ++s) {
-      const auto y = net.template forward<Be>(std::span<const float, 784>(test.images.data() + s * 784, 784));
-      sink += y[s % 10];
-    }
-    per_call.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() / block);
-  }
-  std::nth_element(per_call.begin(), per_call.begin() + static_cast<long>(per_call.size() / 2), per_call.end());
-  if (sink == 12345.0f) std::puts("");  // keeps the calls observable
-  return per_call[per_call.size() / 2];
-}
-
-/// Test accuracy and median batch-1 time (ns) of a predictor (any class with `forward(x)`).
-template <class P>
-std::pair<double, double> predictor_accuracy_and_ns(const P& pred, const io::LabelledImages& test) {
   std::size_t correct = 0;
   std::vector<double> per_call;
-  constexpr std::size_t block = 200;
   for (std::size_t start = 0; start + block <= test.count; start += block) {
     const auto t0 = std::chrono::steady_clock::now();
     for (std::size_t s = start; s < start + block; ++s) {
-      const auto y = pred.forward(std::span<const float, 784>(test.images.data() + s * 784, 784));
-      correct += argmax(y.data(), y.size()) == test.labels[s];
+      const auto y = forward(std::span<const float, 784>(test.images.data() + s * 784, 784));
+      correct += argmax(y.data(), y.size()) == test.labels[s];  // also keeps the calls observable
     }
     per_call.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() / block);
   }
   std::nth_element(per_call.begin(), per_call.begin() + static_cast<long>(per_call.size() / 2), per_call.end());
   return {static_cast<double>(correct) / static_cast<double>(per_call.size() * block), per_call[per_call.size() / 2]};
+}
+
+/// Median over blocks of 200 test images of the mean batch-1 forward time, in nanoseconds.
+template <class Be = default_backend, class NetT>
+double infer_batch1_ns(const NetT& net, const io::LabelledImages& test) {
+  return batch1_accuracy_and_ns(test, [&](std::span<const float, 784> x) { return net.template forward<Be>(x); }).second;
+}
+
+/// Test accuracy and median batch-1 time (ns) of a predictor (any class with `forward(x)`).
+template <class P>
+std::pair<double, double> predictor_accuracy_and_ns(const P& pred, const io::LabelledImages& test) {
+  return batch1_accuracy_and_ns(test, [&](std::span<const float, 784> x) { return pred.forward(x); });
 }
 
 /// For a network that reduced precision covers: the trained float weights as bf16 and as int8
