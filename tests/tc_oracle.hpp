@@ -20,21 +20,21 @@ float round_to(float v) {
   return k::to_float(k::from_float<T>(v));
 }
 
-inline float act(int a, float z) {
-  switch (a) {
-    case int(cuda::Act::relu): return z < 0 ? 0.0f : z;
-    case int(cuda::Act::tanh): return std::tanh(z);
-    case int(cuda::Act::sigmoid): return 1.0f / (1.0f + std::exp(-z));
-    default: return z;
-  }
+/// Layer l's activation of spec S (its own value and derivative, as every executor runs them).
+template <class S, std::size_t I = 0>
+float act(std::size_t l, float z) {
+  if constexpr (I < S::layers)
+    return l == I ? S::template activation<I>::value(z) : act<S, I + 1>(l, z);
+  else
+    return z;
 }
-inline float act_grad(int a, float y) {
-  switch (a) {
-    case int(cuda::Act::relu): return y > 0 ? 1.0f : 0.0f;
-    case int(cuda::Act::tanh): return 1.0f - y * y;
-    case int(cuda::Act::sigmoid): return y * (1.0f - y);
-    default: return 1.0f;
-  }
+/// Its derivative through the output y (the tensor-core kernel takes no needs_input activation).
+template <class S, std::size_t I = 0>
+float act_grad(std::size_t l, float y) {
+  if constexpr (I < S::layers)
+    return l == I ? S::template activation<I>::derivative(0.0f, y) : act_grad<S, I + 1>(l, y);
+  else
+    return 1.0f;
 }
 
 /// The oracle for network N with 16-bit type T.
@@ -57,7 +57,7 @@ struct Oracle {
       for (std::size_t j = 0; j < S::width[l + 1]; ++j) {
         float z = 0;
         for (std::size_t i = 0; i < S::padded[l]; ++i) z = std::fma(a[l][i], w(l, i, j), z);
-        const float v = act(S::act[l], z + params[S::b_offset[l] + j]);
+        const float v = act<S>(l, z + params[S::b_offset[l] + j]);
         a[l + 1][j] = l + 1 == L ? v : round_to<T>(v);
       }
     }
@@ -80,12 +80,12 @@ struct Oracle {
         loss += std::log(sum) - (y[t[s]] - m);
         for (std::size_t j = 0; j < out; ++j)
           dz[j] = round_to<T>((std::exp(y[j] - m) / sum - (std::size_t(t[s]) == j ? 1.0f : 0.0f)) *
-                              act_grad(S::act[L - 1], y[j]));
+                              act_grad<S>(L - 1, y[j]));
       } else {
         for (std::size_t j = 0; j < out; ++j) {
           const float d = y[j] - t[s * out + j];
           loss += d * d;
-          dz[j] = round_to<T>(2.0f * d / float(out) * act_grad(S::act[L - 1], y[j]));
+          dz[j] = round_to<T>(2.0f * d / float(out) * act_grad<S>(L - 1, y[j]));
         }
       }
       for (std::size_t l = L; l-- > 0;) {
@@ -97,7 +97,7 @@ struct Oracle {
         for (std::size_t i = 0; i < S::width[l]; ++i) {
           float s2 = 0;
           for (std::size_t j = 0; j < S::padded[l + 1]; ++j) s2 = std::fma(dz[j], w(l, i, j), s2);
-          prev[i] = round_to<T>(s2 * act_grad(S::act[l - 1], a[l][i]));
+          prev[i] = round_to<T>(s2 * act_grad<S>(l - 1, a[l][i]));
         }
         dz.swap(prev);
       }

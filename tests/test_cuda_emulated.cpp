@@ -20,6 +20,7 @@ namespace k = ctnn::cuda::kernels;
 namespace {
 using Mixed = Net<Input<33>, Dense<48>, Tanh, Dense<40>, ReLU, Dense<17>, Sigmoid, Dense<5>>;
 using Deep = Net<Input<20>, Dense<16>, ReLU, Dense<16>, ReLU, Dense<16>, ReLU, Dense<3>>;
+using WithInput = Net<Input<21>, Dense<40>, GELU, Dense<17>, LeakyReLUSlope<-1, 2>, Dense<6>, GELU>;
 
 using cuda_test_data::random_vector;
 
@@ -83,19 +84,20 @@ void compare_with_cpu(unsigned blocks, const char* name) {
       worst = std::max(worst, std::abs(double(e.y[s * N::output_size + j]) - ref[j]) / std::max(1.0, std::abs(double(ref[j]))));
   }
   EXPECT_LE(worst, 1e-5) << name;
-  // Saved activations: every value written; padded units exactly 0.
-  std::size_t off = 0;
-  for (std::size_t l = 1; l <= S::layers; ++l) {
-    for (std::size_t s = 0; s < B; ++s)
-      for (std::size_t j = 0; j < S::padded[l]; ++j) {
-        const float v = e.saved[B * off + s * S::padded[l] + j];
-        ASSERT_FALSE(std::isnan(v)) << name << ": layer " << l << " not saved";
-        if (j >= S::width[l]) {
-          ASSERT_EQ(v, 0.0f) << name << ": padded unit of layer " << l;
+  // Saved activations (and pre-activations where the derivative needs them): every value
+  // written; padded units exactly 0.
+  for (std::size_t l = 1; l <= S::layers; ++l)
+    for (std::size_t part = 0; part < (S::needs_input[l - 1] ? 2u : 1u); ++part) {
+      const std::size_t off = S::saved_offset[l - 1] + part * S::padded[l];
+      for (std::size_t s = 0; s < B; ++s)
+        for (std::size_t j = 0; j < S::padded[l]; ++j) {
+          const float v = e.saved[B * off + s * S::padded[l] + j];
+          ASSERT_FALSE(std::isnan(v)) << name << ": layer " << l << " not saved (part " << part << ")";
+          if (j >= S::width[l]) {
+            ASSERT_EQ(v, 0.0f) << name << ": padded unit of layer " << l << " (part " << part << ")";
+          }
         }
-      }
-    off += S::padded[l];
-  }
+    }
 
   Trainer<N, L, optim::SGD, Batch<B>, backend::scalar> ref(*net, {.lr = 0.0f});
   float cpu_loss;
@@ -124,37 +126,45 @@ TEST(CudaKernelsEmulated, ForwardAndGradientsMatchCpu) {
   compare_with_cpu<Mixed, loss::MSE, 64>(1, "mixed, MSE, batch 64");
   compare_with_cpu<Deep, loss::MSE, 200>(3, "deep, MSE, batch 200, 4 tiles on 3 blocks");
   compare_with_cpu<Deep, loss::SoftmaxCrossEntropy, 1>(1, "deep, CE, batch 1");
+  // Activations whose derivative needs the pre-activation, saved beside the output.
+  compare_with_cpu<WithInput, loss::SoftmaxCrossEntropy, 70>(2, "GELU and a negative slope, CE, batch 70");
+  compare_with_cpu<WithInput, loss::MSE, 5>(1, "GELU and a negative slope, MSE, batch 5");
 }
 
-// The update kernels apply the CPU optimizers' rules (one step from the same state), and do
-// nothing at all once a flag is set.
-TEST(CudaKernelsEmulated, OptimizerKernelsMatchCpuAndRespectTheFlag) {
+// The update kernel applies each optimizer's own rule, as the CPU does (three steps from the
+// same state), and does nothing at all once a flag is set.
+template <class O>
+void update_kernel_matches_cpu(typename O::Options opts, const char* name) {
   constexpr std::size_t n = 300;
   const auto g = random_vector(n, 8);
-  const auto p0 = random_vector(n, 9);
-  for (int pass = 0; pass < 2; ++pass) {
-    const bool adam = pass == 1;
-    std::vector<float> cpu = p0, gpu = p0, state(2 * n, 0.0f), gstate(2 * n, 0.0f);
-    unsigned status = 0;
-    if (adam) {
-      optim::Adam o({.lr = 1e-2f, .weight_decay = 1e-3f});
-      o.update(cpu, g, state);
-      const float c1 = float(1.0 / (1.0 - 0.9)), c2 = float(1.0 / (1.0 - 0.999));
-      emu::launch(2, 256, 0, [&] {
-        k::adam_kernel(gpu.data(), g.data(), gstate.data(), gstate.data() + n, n, 1e-2f, 0.9f, 0.999f, 1e-8f, 1e-3f, false,
-                       c1, c2, &status);
-      });
-    } else {
-      optim::SGD o({.lr = 0.1f, .momentum = 0.9f, .nesterov = true, .weight_decay = 1e-3f});
-      o.update(cpu, g, state);
-      emu::launch(2, 256, 0, [&] { k::sgd_kernel(gpu.data(), g.data(), gstate.data(), n, 0.1f, 0.9f, true, 1e-3f, &status); });
-    }
-    for (std::size_t i = 0; i < n; ++i) ASSERT_NEAR(gpu[i], cpu[i], 1e-6f * (1 + std::abs(cpu[i]))) << (adam ? "adam" : "sgd") << " " << i;
-    status = k::bad_gradient;
-    const auto before = gpu;
-    emu::launch(2, 256, 0, [&] { k::sgd_kernel(gpu.data(), g.data(), gstate.data(), n, 0.1f, 0.9f, false, 0.0f, &status); });
-    EXPECT_EQ(gpu, before);
+  std::vector<float> cpu = random_vector(n, 9), gpu = cpu, state(2 * n, 0.0f), gstate(2 * n, 0.0f);
+  O on_cpu(opts), on_gpu(opts);
+  unsigned status = 0;
+  for (int step = 0; step < 3; ++step) {
+    on_cpu.update(cpu, g, std::span<float>(state).first(O::state_blocks * n));
+    const auto rule = on_gpu.step_rule();
+    emu::launch(2, 256, 0, [&] {
+      k::update_kernel(rule.rule, rule.states, gpu.data(), g.data(), gstate.data(), gstate.data() + n, n, &status);
+    });
   }
+  for (std::size_t i = 0; i < n; ++i) ASSERT_NEAR(gpu[i], cpu[i], 1e-6f * (1 + std::abs(cpu[i]))) << name << " " << i;
+  for (std::size_t i = 0; i < O::state_blocks * n; ++i) ASSERT_NEAR(gstate[i], state[i], 1e-6f * (1 + std::abs(state[i]))) << name;
+  EXPECT_NE(gpu, random_vector(n, 9)) << name << ": the steps changed nothing";
+  status = k::bad_gradient;
+  const auto before = gpu;
+  const auto rule = on_gpu.step_rule();
+  emu::launch(2, 256, 0, [&] {
+    k::update_kernel(rule.rule, rule.states, gpu.data(), g.data(), gstate.data(), gstate.data() + n, n, &status);
+  });
+  EXPECT_EQ(gpu, before) << name;
+}
+
+TEST(CudaKernelsEmulated, OptimizerKernelsMatchCpuAndRespectTheFlag) {
+  update_kernel_matches_cpu<optim::SGD>({.lr = 0.1f, .momentum = 0.9f, .nesterov = true, .weight_decay = 1e-3f},
+                                        "sgd nesterov");
+  update_kernel_matches_cpu<optim::SGD>({.lr = 0.1f}, "plain sgd");
+  update_kernel_matches_cpu<optim::Adam>({.lr = 1e-2f, .weight_decay = 1e-3f}, "adam");
+  update_kernel_matches_cpu<optim::AdamW>({.lr = 1e-2f}, "adamw");
 }
 
 // NaN in an input poisons the loss and the gradient sum; both flags are raised.

@@ -20,7 +20,9 @@ TEST(CudaSpec, WidthsActivationsAndLayout) {
   static_assert(S::layers == 3);
   EXPECT_EQ(S::width, (std::array<std::size_t, 4>{784, 256, 128, 10}));
   EXPECT_EQ(S::padded, (std::array<std::size_t, 4>{784, 256, 128, 16}));
-  EXPECT_EQ(S::act, (std::array<int, 3>{int(cuda::Act::relu), int(cuda::Act::relu), int(cuda::Act::identity)}));
+  static_assert(std::is_same_v<S::activation<0>, ReLU> && std::is_same_v<S::activation<1>, ReLU> &&
+                std::is_same_v<S::activation<2>, Identity>);
+  EXPECT_EQ(S::needs_input, (std::array<bool, 3>{false, false, false}));
   EXPECT_EQ(S::max_width, 256u);
   EXPECT_EQ(S::w_offset[1], 784u * 256 + 256);
   EXPECT_EQ(S::b_offset[2], S::w_offset[2] + 128u * 16);
@@ -29,7 +31,13 @@ TEST(CudaSpec, WidthsActivationsAndLayout) {
 
   using O = cuda::MlpSpec<Odd>;
   EXPECT_EQ(O::padded, (std::array<std::size_t, 4>{48, 48, 32, 16}));
-  EXPECT_EQ(O::act, (std::array<int, 3>{int(cuda::Act::tanh), int(cuda::Act::sigmoid), int(cuda::Act::identity)}));
+  static_assert(std::is_same_v<O::activation<0>, Tanh> && std::is_same_v<O::activation<1>, Sigmoid> &&
+                std::is_same_v<O::activation<2>, Identity>);
+  // An activation whose derivative needs its input has its pre-activation saved too.
+  using G = cuda::MlpSpec<Net<Input<33>, Dense<48>, GELU, Dense<17>, LeakyReLUSlope<-1, 2>, Dense<3>>>;
+  EXPECT_EQ(G::needs_input, (std::array<bool, 3>{true, true, false}));
+  EXPECT_EQ(G::saved_offset, (std::array<std::size_t, 4>{0, 96, 160, 176}));
+  EXPECT_EQ(G::saved_per_sample, 2u * 48 + 2 * 32 + 16);
   EXPECT_EQ(cuda::MlpSpec<W8>::layers, 5u);
   EXPECT_EQ(cuda::MlpSpec<W8>::param_count, W8::param_count);  // 64-wide: no padding at all
 }

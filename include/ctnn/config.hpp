@@ -42,9 +42,13 @@
 /// 1 when this target has a SIMD instruction set ctnn's vector backend (xsimd) can use: SSE2
 /// or later on x86, NEON on ARM. 0 elsewhere (e.g. a Cortex-M microcontroller): then xsimd is
 /// not included, every network runs the scalar backend, and the vector kernels are left out.
-/// Define it to 0 to build without xsimd on any target.
+/// Define it to 0 to build without xsimd on any target. It is 0 in nvcc's device pass
+/// (`__CUDA_ARCH__`), which compiles device code only: host vector types cannot appear in
+/// the device instances of the `CTNN_HOST_DEVICE` templates (activations, optimizer rules).
 #ifndef CTNN_SIMD
-#if defined(__SSE2__) || defined(_M_X64) || defined(__ARM_NEON)
+#if defined(__CUDA_ARCH__)
+#define CTNN_SIMD 0
+#elif defined(__SSE2__) || defined(_M_X64) || defined(__ARM_NEON)
 #define CTNN_SIMD 1
 #else
 #define CTNN_SIMD 0

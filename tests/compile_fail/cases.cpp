@@ -150,6 +150,47 @@ void f() { t.carry_state(true); }
 using N = Net<Input<1, 8, 8>, Conv2D<2, 3>, Flatten, Dense<4>>;
 N net;
 Int8Predictor<N> p(net);
+#elif defined(CTNN_CASE_optimizer_without_step_rule)
+// An optimizer of the old protocol: an update, but no rule for the executors to apply.
+struct NoRule {
+  struct Options {};
+  static constexpr std::size_t state_blocks = 0;
+  explicit NoRule(Options) {}
+  void update(std::span<float>, std::span<const float>, std::span<float>) {}
+};
+using N = Net<Input<4>, Dense<2>>;
+N net;
+Trainer<N, loss::MSE, NoRule, Batch<2>> t(net);
+#elif defined(CTNN_CASE_not_a_loss)
+struct NotALoss {};
+using N = Net<Input<4>, Dense<2>>;
+N net;
+Trainer<N, NotALoss, optim::SGD, Batch<2>> t(net);
+#elif defined(CTNN_CASE_activation_without_derivative)
+struct Half : detail::elementwise<Half> {
+  static constexpr std::size_t flops_per_element = 1;
+  template <class T>
+  static T value(T x) noexcept {
+    return x / 2;
+  }
+};
+using N = Net<Input<4>, Dense<3>, Half, Dense<2>>;
+N net;
+#elif defined(CTNN_CASE_local_trainer_without_apply)
+#include <ctnn/parallel/mpi/data_parallel.hpp>
+// Computes gradients but cannot apply them: not a LocalTrainer.
+using N = Net<Input<4>, Dense<2>>;
+struct HalfTrainer {
+  using net_type = N;
+  using loss_type = loss::MSE;
+  using optimizer_type = optim::SGD;
+  static constexpr std::size_t batch = 2;
+  float compute_gradients(std::span<const float>, std::span<const float>) { return 0; }
+  std::span<float> gradient_block() { return {}; }
+};
+N net;
+HalfTrainer half;
+mpi::Distributed<N, HalfTrainer> d(net, half);
 #else
 using N = Net<Input<4>, Dense<3>, ReLU, Dense<2>, Softmax>;
 static_assert(N::param_count == 4 * 3 + 3 + 3 * 2 + 2);

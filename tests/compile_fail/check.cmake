@@ -1,7 +1,8 @@
 # Compiles SOURCE with -DCTNN_CASE_<CASE>; expects failure whose output matches EXPECT
 # (or, for CASE=control, success).
+separate_arguments(extra UNIX_COMMAND "${EXTRA}")  # e.g. MPI's include directories
 execute_process(
-  COMMAND ${COMPILER} -std=c++20 -fsyntax-only -I${INCLUDE} -DCTNN_CASE_${CASE} ${SOURCE}
+  COMMAND ${COMPILER} -std=c++20 -fsyntax-only -I${INCLUDE} ${extra} -DCTNN_CASE_${CASE} ${SOURCE}
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 string(REPLACE "\n" " " all "${out}${err}")
 if(CASE STREQUAL "control")

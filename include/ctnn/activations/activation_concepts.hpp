@@ -24,6 +24,19 @@ concept Activation = requires(float f, double d) {
   { A::flops_per_element } -> std::convertible_to<std::size_t>;
 };
 
+/**
+ * @brief An activation written once for every executor: `value` and `derivative` are
+ * templates over the value type, written in `ctnn::math` (so they run on floats, SIMD
+ * registers and in CUDA device code, each marked `CTNN_HOST_DEVICE`), and `needs_input`
+ * says whether the derivative reads the pre-activation x (else the output y suffices and
+ * the executors keep only y). Such an activation fuses into the Dense epilogue of the
+ * SIMD and CUDA kernels; one that is only an `Activation` runs as its own scalar layer.
+ */
+template <class A>
+concept FusableActivation = Activation<A> && requires {
+  { A::needs_input } -> std::convertible_to<bool>;
+};
+
 namespace detail {
 /// Base of every element-wise activation tag: shape-preserving, parameter-free.
 template <class Act>
@@ -33,6 +46,10 @@ struct elementwise {
 
   template <class In>
   struct bind {
+    static_assert(Activation<Act>,
+                  "ctnn: an element-wise activation (derived from ctnn::detail::elementwise) needs static value(x) "
+                  "and derivative(x, y) for float and double, and flops_per_element (see ctnn::Activation; "
+                  "activations/silu.hpp is one)");
     using tag = Act;
     using input_shape = In;
     using output_shape = In;

@@ -21,6 +21,7 @@
 #include <functional>
 #include <type_traits>
 
+#include "../core/math.hpp"
 #include "activation_concepts.hpp"
 
 CTNN_BEGIN_NAMESPACE
@@ -35,7 +36,7 @@ concept Expr = std::derived_from<E, node>;
 struct X : node {
   static constexpr std::size_t ops = 0;
   template <class T>
-  constexpr T operator()(T v) const noexcept {
+  CTNN_HOST_DEVICE constexpr T operator()(T v) const noexcept {
     return v;
   }
 };
@@ -46,8 +47,8 @@ struct Const : node {
   float value;
   static constexpr std::size_t ops = 0;
   template <class T>
-  constexpr T operator()(T) const noexcept {
-    return T(value);
+  CTNN_HOST_DEVICE constexpr T operator()(T) const noexcept {
+    return math::constant<T>(value);
   }
 };
 
@@ -58,7 +59,7 @@ struct Binary : node {
   R r;
   static constexpr std::size_t ops = L::ops + R::ops + 1;
   template <class T>
-  constexpr T operator()(T v) const noexcept {
+  CTNN_HOST_DEVICE constexpr T operator()(T v) const noexcept {
     return Op{}(l(v), r(v));
   }
 };
@@ -105,7 +106,7 @@ struct Neg : node {
   A a;
   static constexpr std::size_t ops = A::ops + 1;
   template <class T>
-  constexpr T operator()(T v) const noexcept {
+  CTNN_HOST_DEVICE constexpr T operator()(T v) const noexcept {
     return -a(v);
   }
 };
@@ -120,25 +121,22 @@ struct Unary : node {
   A a;
   static constexpr std::size_t ops = A::ops + 1;
   template <class T>
-  T operator()(T v) const noexcept {
+  CTNN_HOST_DEVICE T operator()(T v) const noexcept {
     return F{}(a(v));
   }
 };
 
-/// Function objects: the std:: form for scalars, xsimd's by argument-dependent lookup
-/// for SIMD registers.
+/// Function objects over `ctnn::math`, which has a form for each value type.
 struct exp_fn {
   template <class T>
-  T operator()(T v) const noexcept {
-    using std::exp;
-    return exp(v);
+  CTNN_HOST_DEVICE T operator()(T v) const noexcept {
+    return math::exp(v);
   }
 };
 struct tanh_fn {
   template <class T>
-  T operator()(T v) const noexcept {
-    using std::tanh;
-    return tanh(v);
+  CTNN_HOST_DEVICE T operator()(T v) const noexcept {
+    return math::tanh(v);
   }
 };
 
@@ -169,12 +167,13 @@ template <auto Value, auto Derivative>
   requires expr::Expr<decltype(Value)> && expr::Expr<decltype(Derivative)>
 struct Custom : detail::elementwise<Custom<Value, Derivative>> {
   static constexpr std::size_t flops_per_element = decltype(Value)::ops;
+  static constexpr bool needs_input = true;  ///< the derivative is written in x
   template <class T>
-  static T value(T v) noexcept {
+  CTNN_HOST_DEVICE static T value(T v) noexcept {
     return Value(v);
   }
   template <class T>
-  static T derivative(T v, T) noexcept {
+  CTNN_HOST_DEVICE static T derivative(T v, T) noexcept {
     return Derivative(v);
   }
 };

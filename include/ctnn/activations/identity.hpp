@@ -10,12 +10,13 @@ CTNN_BEGIN_NAMESPACE
 /// y = x; a placeholder where a layer list needs an activation slot.
 struct Identity : detail::elementwise<Identity> {
   static constexpr std::size_t flops_per_element = 0;
+  static constexpr bool needs_input = false;
   template <class T>
-  static constexpr T value(T x) noexcept {
+  CTNN_HOST_DEVICE static constexpr T value(T x) noexcept {
     return x;
   }
   template <class T>
-  static constexpr T derivative(T, T) noexcept {
+  CTNN_HOST_DEVICE static constexpr T derivative(T, T) noexcept {
     return T(1);
   }
 };

@@ -8,11 +8,17 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "../config.hpp"
 
 CTNN_BEGIN_NAMESPACE
 namespace detail {
+
+/// Whether v is finite: v − v is 0 for every finite v and NaN for NaN and ±Inf. The one test
+/// of a value on the host and in CUDA device code (the scans below are its vectorised form).
+CTNN_HOST_DEVICE constexpr bool is_finite(float v) noexcept { return v - v == 0.0f; }
 
 /// 1 when `v` is NaN or ±Inf: exactly when its exponent bits are all ones. Branch-free,
 /// so a loop OR-ing it over an array vectorises.
@@ -40,6 +46,20 @@ inline std::uint32_t max_abs_bits(const float* p, std::size_t n) noexcept {
   return m;
 }
 inline constexpr std::uint32_t non_finite_bits = 0x7f800000u;
+
+/// The one wording, for every executor, of a step refused for a NaN/Inf loss; `who` names
+/// the call (e.g. "ctnn::Trainer::step").
+inline std::string non_finite_loss(std::string_view who, double loss, std::size_t step) {
+  return std::string(who) + ": non-finite loss (" + std::to_string(loss) + ") at step " + std::to_string(step) +
+         "; check the inputs for NaN/Inf or lower the learning rate (parameters left unchanged)";
+}
+/// The same for a NaN/Inf gradient; `where` locates it (" in layer 2 (parameter 5)"), or is empty.
+inline std::string non_finite_gradient(std::string_view who, std::size_t step, std::string_view where = {}) {
+  return std::string(who) + ": non-finite gradient at step " + std::to_string(step) + std::string(where) +
+         "; parameters left unchanged";
+}
+/// " (parameter k)", the index in the flat parameter block.
+inline std::string at_parameter(std::size_t k) { return " (parameter " + std::to_string(k) + ")"; }
 
 }  // namespace detail
 CTNN_END_NAMESPACE

@@ -25,6 +25,7 @@
 #include "../losses/dispatch.hpp"
 #include "../losses/loss_concepts.hpp"
 #include "../optimizers/optimizer_concepts.hpp"
+#include "local_trainer.hpp"
 #include "net.hpp"
 #include "passes.hpp"
 
@@ -73,6 +74,9 @@ class Trainer {
                 "remove the final Softmax (the loss applies it, fused and numerically stable)");
 
  public:
+  using net_type = NetT;
+  using loss_type = L;
+  using optimizer_type = O;
   static constexpr std::size_t batch = Bt::size;
   static constexpr std::size_t out_n = NetT::output_size;
   static constexpr std::size_t targets_per_batch = batch * L::template targets_per_sample<out_n>;
@@ -248,8 +252,7 @@ class Trainer {
    */
   void apply_gradients(float loss) {
     if (!std::isfinite(loss))
-      fail("ctnn::Trainer::step: non-finite loss (" + std::to_string(loss) + ") at step " + std::to_string(steps_) +
-           "; check the inputs for NaN/Inf or lower the learning rate");
+      fail(detail::non_finite_loss("ctnn::Trainer::step", loss, steps_));
     check_gradients();
     opt_.update(net_.params(), grads_.span(), state_.span());
     ++steps_;
@@ -269,9 +272,8 @@ class Trainer {
     if (k == NetT::param_count) return;
     std::size_t l = 0;
     while (l + 1 < NetT::layer_count && k >= NetT::param_offsets[l] + NetT::param_sizes[l]) ++l;
-    fail("ctnn::Trainer::step: non-finite gradient at step " + std::to_string(steps_) + " in layer " +
-         std::to_string(l) + " (parameter " + std::to_string(k - NetT::param_offsets[l]) +
-         "); parameters left unchanged");
+    fail(detail::non_finite_gradient("ctnn::Trainer::step", steps_,
+                                     " in layer " + std::to_string(l) + detail::at_parameter(k - NetT::param_offsets[l])));
   }
 
   /// A partial batch padded to B: on the heap at the first one (storage::Heap), or inside.

@@ -6,11 +6,9 @@
  */
 #include <cmath>
 #include <cstddef>
-#include <span>
-#include <type_traits>
 
-#include "optimizer_concepts.hpp"
-#include "vectorized.hpp"
+#include "../core/math.hpp"
+#include "rule_optimizer.hpp"
 
 CTNN_BEGIN_NAMESPACE
 namespace optim {
@@ -32,49 +30,34 @@ struct AdamOptions {
  * m̂ = m / (1-β1ᵗ), v̂ = v / (1-β2ᵗ). Decoupled: p ← p (1 - lr·wd) first, else g += wd·p.
  */
 template <bool Decoupled>
-class AdamImpl {
+class AdamImpl : public RuleOptimizer<AdamImpl<Decoupled>, AdamOptions<Decoupled>, 2> {
  public:
   using Options = AdamOptions<Decoupled>;
-  static constexpr std::size_t state_blocks = 2;  ///< first and second moments
+  using RuleOptimizer<AdamImpl<Decoupled>, AdamOptions<Decoupled>, 2>::RuleOptimizer;
 
-  explicit AdamImpl(Options o = {}) noexcept : opt_(o) {}
-
-  /// One step's rule, for kernels that apply it to each gradient vector as they produce it
-  /// (counts the step, like `update`, which is this rule over the block):
-  /// rule(p, g, m, v) on floats or SIMD vectors.
-  auto step_rule() noexcept {
-    ++steps_;
-    const float b1 = opt_.beta1, b2 = opt_.beta2, lr = opt_.lr, eps = opt_.eps, wd = opt_.weight_decay;
-    const double t = static_cast<double>(steps_);
-    const float c1 = static_cast<float>(1.0 / (1.0 - std::pow(static_cast<double>(b1), t)));
-    const float c2 = static_cast<float>(1.0 / (1.0 - std::pow(static_cast<double>(b2), t)));
-    auto rule = [=](auto& pk, auto gk, auto& m, auto& v) {
-      using std::sqrt;  // xsimd::sqrt by argument-dependent lookup
-      using T = std::remove_cvref_t<decltype(gk)>;
+  struct Rule {
+    float lr, b1, b2, eps, wd, c1, c2;  ///< c1, c2: the bias corrections 1/(1 − βᵗ)
+    template <class T>
+    CTNN_HOST_DEVICE void operator()(T& p, T g, T& m, T& v) const noexcept {
       if constexpr (Decoupled)
-        pk -= T(lr * wd) * pk;
+        p -= T(lr * wd) * p;
       else
-        gk += T(wd) * pk;
-      m = T(b1) * m + T(1.0f - b1) * gk;
-      v = T(b2) * v + T(1.0f - b2) * gk * gk;
-      pk -= T(lr) * (m * T(c1)) / (sqrt(v * T(c2)) + T(eps));
-    };
-    return ctnn::detail::StepRule<decltype(rule)>{rule, 2};
+        g += T(wd) * p;
+      m = T(b1) * m + T(1.0f - b1) * g;
+      v = T(b2) * v + T(1.0f - b2) * g * g;
+      p -= T(lr) * (m * T(c1)) / (math::sqrt(v * T(c2)) + T(eps));
+    }
+  };
+  static Rule rule(const Options& o, std::size_t step) noexcept {
+    const double t = static_cast<double>(step);
+    return {o.lr,
+            o.beta1,
+            o.beta2,
+            o.eps,
+            o.weight_decay,
+            static_cast<float>(1.0 / (1.0 - std::pow(static_cast<double>(o.beta1), t))),
+            static_cast<float>(1.0 / (1.0 - std::pow(static_cast<double>(o.beta2), t)))};
   }
-
-  /// One update; `state` holds m then v, each the size of p, zero at the start.
-  void update(std::span<float> p, std::span<const float> g, std::span<float> state) noexcept {
-    ctnn::detail::update_lanes<2>(p.size(), p.data(), g.data(), state.data(), state.data() + p.size(), step_rule().rule);
-  }
-
-  Options& options() noexcept { return opt_; }
-  std::size_t steps() const noexcept { return steps_; }
-  /// Sets the step count (resuming from a checkpoint).
-  void restore_steps(std::size_t n) noexcept { steps_ = n; }
-
- private:
-  Options opt_;
-  std::size_t steps_ = 0;
 };
 
 }  // namespace detail

@@ -4,11 +4,8 @@
  * @brief `ctnn::optim::SGD` with optional momentum, Nesterov momentum and weight decay.
  */
 #include <cstddef>
-#include <span>
-#include <type_traits>
 
-#include "optimizer_concepts.hpp"
-#include "vectorized.hpp"
+#include "rule_optimizer.hpp"
 
 CTNN_BEGIN_NAMESPACE
 namespace optim {
@@ -23,53 +20,29 @@ struct SGDOptions {
 
 /**
  * @brief Stochastic gradient descent. With g' = g + wd·p and velocity v:
- * v ← μ v + g'; p ← p - lr · (nesterov ? g' + μ v : v). With μ = 0 it is plain SGD.
+ * v ← μ v + g'; p ← p - lr · (nesterov ? g' + μ v : v). With μ = 0 it is plain SGD and
+ * the velocity is neither read nor written.
  */
-class SGD {
+class SGD : public RuleOptimizer<SGD, SGDOptions, 1> {
  public:
-  using Options = SGDOptions;
-  static constexpr std::size_t state_blocks = 1;  ///< the velocity
+  using RuleOptimizer::RuleOptimizer;
 
-  explicit SGD(Options o = {}) noexcept : opt_(o) {}
-
-  /// One step's rule, for kernels that apply it to each gradient vector as they produce it
-  /// (counts the step, like `update`, which is this rule over the block):
-  /// rule(p, g, s0, s1) on floats or SIMD vectors updates p and the velocity s0, which is
-  /// read and written only when `states` is 1 (momentum > 0).
-  auto step_rule() noexcept {
-    const float lr = opt_.lr, mu = opt_.momentum, wd = opt_.weight_decay;
-    const bool nesterov = opt_.nesterov;
-    ++steps_;
-    auto rule = [=](auto& pk, auto gk, auto& v, auto&) {
-      using T = std::remove_cvref_t<decltype(gk)>;
+  struct Rule {
+    float lr, mu, wd;
+    bool nesterov;
+    template <class T>
+    CTNN_HOST_DEVICE void operator()(T& p, T g, T& v, T&) const noexcept {
       if (mu == 0.0f) {
-        pk -= T(lr) * (gk + T(wd) * pk);
+        p -= T(lr) * (g + T(wd) * p);
         return;
       }
-      gk += T(wd) * pk;
-      v = T(mu) * v + gk;
-      pk -= T(lr) * (nesterov ? gk + T(mu) * v : v);
-    };
-    return ctnn::detail::StepRule<decltype(rule)>{rule, mu == 0.0f ? 0u : 1u};
-  }
-
-  /// One update; `state` is the velocity block, zero at the start.
-  void update(std::span<float> p, std::span<const float> g, std::span<float> state) noexcept {
-    const auto step = step_rule();
-    if (step.states == 0)
-      ctnn::detail::update_lanes<0>(p.size(), p.data(), g.data(), nullptr, nullptr, step.rule);
-    else
-      ctnn::detail::update_lanes<1>(p.size(), p.data(), g.data(), state.data(), nullptr, step.rule);
-  }
-
-  Options& options() noexcept { return opt_; }
-  std::size_t steps() const noexcept { return steps_; }
-  /// Sets the step count (resuming from a checkpoint).
-  void restore_steps(std::size_t n) noexcept { steps_ = n; }
-
- private:
-  Options opt_;
-  std::size_t steps_ = 0;
+      g += T(wd) * p;
+      v = T(mu) * v + g;
+      p -= T(lr) * (nesterov ? g + T(mu) * v : v);
+    }
+  };
+  static Rule rule(const Options& o, std::size_t) noexcept { return {o.lr, o.momentum, o.weight_decay, o.nesterov}; }
+  static unsigned active_states(const Options& o) noexcept { return o.momentum == 0.0f ? 0u : 1u; }
 };
 
 }  // namespace optim

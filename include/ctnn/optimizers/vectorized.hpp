@@ -8,24 +8,18 @@
 #include <cmath>
 #include <cstddef>
 
-#include "../backends/simd/arch.hpp"
+#include "../backends/simd/math.hpp"
+#include "optimizer_concepts.hpp"
 
 CTNN_BEGIN_NAMESPACE
 namespace detail {
-
-/// An optimizer's rule for one step (see SGD::step_rule) and how many state arrays it uses.
-template <class Rule>
-struct StepRule {
-  Rule rule;
-  unsigned states;
-};
 
 /**
  * @brief For k in [0, n): rule(p[k], g[k], s0[k], s1[k]), updating p and the first
  * `States` state arrays (0, 1 or 2) in place; unused state arguments are zeros.
  */
 template <std::size_t States, class Be = backend::native, class Rule>
-inline void update_lanes(std::size_t n, float* p, const float* g, float* s0, float* s1, Rule rule) noexcept {
+inline void update_lanes(std::size_t n, float* p, const float* g, float* s0, float* s1, const Rule& rule) noexcept {
   static_assert(States <= 2);
   std::size_t vector_end = 0;
 #if CTNN_SIMD

@@ -61,6 +61,9 @@ class DataParallel {
   using L = typename traits::loss;
   using O = typename traits::optimizer;
   using Be = typename traits::backend;
+  using net_type = NetT;
+  using loss_type = L;
+  using optimizer_type = O;
   static constexpr std::size_t batch = traits::batch;
   static constexpr std::size_t chunks = ChunksT::count;
   static constexpr std::size_t chunk = batch / chunks;  ///< samples per chunk
@@ -124,13 +127,37 @@ class DataParallel {
                 std::span<const Tt>(std::ranges::data(targets), std::ranges::size(targets)));
   }
 
+  /**
+   * @brief The first half of `step` (`LocalTrainer`): the workers' forward, loss and
+   * backward, the gradients reduced over the chunks into `gradient_block()`, nothing
+   * updated and no NaN check. Distributed training reduces the block across processes,
+   * then calls `apply_gradients`.
+   * @return the batch-mean loss (possibly non-finite).
+   */
+  template <std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
+  float compute_gradients(const X& inputs, const Y& targets) {
+    using Tt = std::ranges::range_value_t<Y>;
+    gradients_only_ = true;
+    const float loss = step(std::span<const float>(std::ranges::data(inputs), std::ranges::size(inputs)),
+                            std::span<const Tt>(std::ranges::data(targets), std::ranges::size(targets)));
+    gradients_only_ = false;
+    return loss;
+  }
+  /// The gradient block of the last `compute_gradients`, writable (the parameters' layout).
+  std::span<float> gradient_block() noexcept { return grad_.span(); }
+  /**
+   * @brief The second half of `step`: raises `ctnn::Error` (parameters untouched) when `loss`
+   * or any gradient is NaN/Inf, else each worker applies the optimizer to its ranges as
+   * `step` does, and the step is counted.
+   */
+  void apply_gradients(float loss);
+
   std::size_t threads() const noexcept { return threads_; }
   std::size_t steps() const noexcept { return steps_; }
   /// Steps whose first-layer update had to wait for the whole step's NaN/Inf check (a split
   /// first layer whose gradient could not be proven finite in advance: a non-finite or very
-  /// large input, or a gradient that is or may become non-finite; or every step, for an
-  /// optimizer without `step_rule()`) — one more pass over that gradient each. 0 in
-  /// ordinary training with optim::SGD or optim::Adam.
+  /// large input, or a gradient that is or may become non-finite) — one more pass over that
+  /// gradient each. 0 in ordinary training.
   std::size_t deferred_steps() const noexcept { return deferred_; }
   /**
    * @brief Whether steps keep the whole reduced gradient for `gradients()` (off by default).
@@ -354,6 +381,12 @@ class DataParallel {
     else
       work_chunks(w);
   }
+  /// Worker w's updates of its ranges from the stored gradients (apply_gradients).
+  void update_ranges(std::size_t w);
+  /// The chunked path's update of this worker's range of the parameters after the first layer's rows.
+  void update_rest_of_range(Worker& me);
+  /// The split MLP's update of this worker's segments (for_each_mlp_segment).
+  void update_mlp_segments(Worker& me, std::size_t w);
 
   /// Sums the groups' partial products (B × Out each, at `parts`, group G at G·B·Out) in
   /// group order, skipping empty groups (of first-layer rows, or of the second node's rows),
@@ -429,6 +462,7 @@ class DataParallel {
   /// chunk (as bits; see detail::max_abs_bits), for the pre-check of step 2.
   std::array<std::uint32_t, chunks> chunk_dz_bits_{}, chunk_g_bits_{};
   bool keep_gradients_ = false, gradients_kept_ = false;
+  bool gradients_only_ = false;  ///< compute_gradients: keep every gradient, update nothing
   std::size_t deferred_ = 0;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<pipeline_detail::Barrier> barrier_;

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "../core/memory.hpp"
+#include "../detail/finite.hpp"
 #include "../detail/raise.hpp"
 #include "../losses/dispatch.hpp"
 #include "../losses/loss_concepts.hpp"
@@ -103,9 +104,13 @@ class PipelineTrainer {
   static_assert(pipeline_detail::cpu_only<PlanT>,
                 "ctnn::PipelineTrainer: this plan has a CUDA stage; CPU pipelines run CpuCore stages only (CUDA "
                 "stages come with the CUDA backend)");
+  static constexpr const char* who = "ctnn::PipelineTrainer::step";
 
  public:
   using NetT = typename PlanT::net;
+  using net_type = NetT;
+  using loss_type = L;
+  using optimizer_type = O;
   static constexpr std::size_t P = PlanT::stage_count;
   static constexpr std::size_t b = PlanT::micro_batch;
   static constexpr std::size_t batch = b * M;
@@ -137,14 +142,10 @@ class PipelineTrainer {
   template <class Tt>
   float step(std::span<const float> inputs, std::span<const Tt> targets) {
     const float loss = run_batch(inputs, targets, true);
-    if (!std::isfinite(loss))
-      detail::raise("ctnn::PipelineTrainer::step: non-finite loss at step " + std::to_string(steps_) +
-                    "; parameters left unchanged");
+    if (!std::isfinite(loss)) detail::raise(detail::non_finite_loss(who, loss, steps_));
     for (std::size_t s = 0; s < P; ++s)
       if (bad_[s] != no_bad)
-        detail::raise("ctnn::PipelineTrainer::step: non-finite gradient at step " + std::to_string(steps_) +
-                      " in stage " + std::to_string(s) + " (parameter " + std::to_string(bad_[s]) +
-                      "); parameters left unchanged");
+        detail::raise(detail::non_finite_gradient(who, steps_, " in stage " + std::to_string(s) + detail::at_parameter(bad_[s])));
     ++steps_;
     return loss;
   }
@@ -165,13 +166,9 @@ class PipelineTrainer {
   /// The second half of `step`: raises (parameters untouched) on a non-finite loss or
   /// gradient, else every stage's optimizer updates its slice.
   void apply_gradients(float loss) {
-    if (!std::isfinite(loss))
-      detail::raise("ctnn::PipelineTrainer::step: non-finite loss at step " + std::to_string(steps_) +
-                    "; parameters left unchanged");
-    for (std::size_t k = 0; k < grads_.size(); ++k)
-      if (!std::isfinite(grads_.data()[k]))
-        detail::raise("ctnn::PipelineTrainer::step: non-finite gradient at step " + std::to_string(steps_) +
-                      " (parameter " + std::to_string(k) + "); parameters left unchanged");
+    if (!std::isfinite(loss)) detail::raise(detail::non_finite_loss(who, loss, steps_));
+    if (const std::size_t k = detail::first_non_finite(grads_.data(), grads_.size()); k != grads_.size())
+      detail::raise(detail::non_finite_gradient(who, steps_, detail::at_parameter(k)));
     [&]<std::size_t... S>(std::index_sequence<S...>) { (update_stage<S>(), ...); }(std::make_index_sequence<P>{});
     ++steps_;
   }
@@ -336,12 +333,8 @@ class PipelineTrainer {
         if constexpr (S > 0) bwd_[S - 1]->push(k);
       }
     }
-    bad_[S] = no_bad;
-    for (std::size_t k = begin_of<S>; k < end_of<S>; ++k)
-      if (!std::isfinite(grads_.data()[k])) {
-        bad_[S] = k - begin_of<S>;
-        break;
-      }
+    const std::size_t n = end_of<S> - begin_of<S>, k = detail::first_non_finite(grads_.data() + begin_of<S>, n);
+    bad_[S] = k == n ? no_bad : k;
     barrier_.arrive_and_wait();  // every stage's checks are in
     const auto t1 = pipeline_detail::Clock::now();
     if (update_ && clean()) update_stage<S>();  // one optimizer step per batch, each stage on its slice

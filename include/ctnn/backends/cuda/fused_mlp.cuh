@@ -34,29 +34,17 @@ inline constexpr int tile_rows = 64;  ///< samples per tile
 inline constexpr int k_tile = 16;     ///< weight rows staged at a time
 inline constexpr int rows_per_thread = tile_rows / 16;
 
-template <int A>
+/// Layer L's activation in the forward epilogue.
+template <class S, std::size_t L>
 CTNN_DEVICE float activate(float z) {
-  if constexpr (A == int(Act::relu))
-    return z < 0.0f ? 0.0f : z;  // NaN propagates, as on the CPU
-  else if constexpr (A == int(Act::tanh))
-    return tanhf(z);
-  else if constexpr (A == int(Act::sigmoid))
-    return 1.0f / (1.0f + expf(-z));
-  else
-    return z;
+  return S::template activation<L>::value(z);
 }
 
-/// act'(z) written through the output y = act(z), as the CPU backends do.
-template <int A>
-CTNN_DEVICE float derivative(float y) {
-  if constexpr (A == int(Act::relu))
-    return y > 0.0f ? 1.0f : 0.0f;
-  else if constexpr (A == int(Act::tanh))
-    return 1.0f - y * y;
-  else if constexpr (A == int(Act::sigmoid))
-    return y * (1.0f - y);
-  else
-    return 1.0f;
+/// act'(z) for layer L, from the output y = act(z) and, where the activation needs it, the
+/// pre-activation z (saved only for such activations).
+template <class S, std::size_t L>
+CTNN_DEVICE float derivative(float z, float y) {
+  return S::template activation<L>::derivative(z, y);
 }
 
 /// Compile-time facts about layer L of spec S, as plain constants for device code.
@@ -64,15 +52,12 @@ template <class S, std::size_t L>
 struct Dims {
   static constexpr int in = int(S::padded[L]), out = int(S::padded[L + 1]);
   static constexpr int in_real = int(S::width[L]), out_real = int(S::width[L + 1]);
-  static constexpr int act = S::act[L];
+  static constexpr bool needs_input = S::needs_input[L];
   static constexpr std::size_t w = S::w_offset[L], b = S::b_offset[L];
   static constexpr int nc = out / 16;  ///< output columns per thread
-  /// Where layer L's saved outputs start, in units of n (floats per sample before it).
-  static constexpr std::size_t saved = [] {
-    std::size_t s = 0;
-    for (std::size_t i = 1; i <= L; ++i) s += S::padded[i];
-    return s;
-  }();
+  /// Where layer L's saved outputs start, in units of n (floats per sample before it); its
+  /// saved pre-activations (when `needs_input`) follow at `saved_z`.
+  static constexpr std::size_t saved = S::saved_offset[L], saved_z = saved + std::size_t(out);
   static constexpr bool last = L + 1 == S::layers;
 };
 
@@ -138,10 +123,13 @@ CTNN_DEVICE void forward_layer(const float* __restrict__ params, const float* __
     for (int c = 0; c < D::nc; ++c) {
       const int j = tx + 16 * c;
       // Padded units stay exactly 0, so no gradient ever reaches their (zero) weights.
-      const float v = j < D::out_real ? activate<D::act>(acc[r][c] + bias[j]) : 0.0f;
+      const float z = acc[r][c] + bias[j];
+      const float v = j < D::out_real ? activate<S, L>(z) : 0.0f;
       if constexpr (!D::last) out[lr * ld + j] = v;
       if (row < n) {
         if constexpr (Save) saved[std::size_t(n) * D::saved + std::size_t(row) * D::out + j] = v;
+        if constexpr (Save && D::needs_input)
+          saved[std::size_t(n) * D::saved_z + std::size_t(row) * D::out + j] = j < D::out_real ? z : 0.0f;
         if constexpr (D::last)
           if (j < D::out_real) y[std::size_t(row) * D::out_real + j] = v;
       }
@@ -190,11 +178,15 @@ CTNN_DEVICE void backward_layer(const float* __restrict__ params, const float* _
   constexpr int ld = Smem<S>::ld;
   const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
 
-  // 1. dz = dy ⊙ act'(y), in place; rows past n are zero.
+  // 1. dz = dy ⊙ act'(z), in place; rows past n are zero.
   const float* Y = saved + std::size_t(n) * D::saved;
+  const float* Z = saved + std::size_t(n) * D::saved_z;  // read only when D::needs_input
   for (int i = tid; i < tile_rows * D::out; i += threads) {
     const int r = i / D::out, j = i % D::out, row = row0 + r;
-    d[r * ld + j] = row < n ? d[r * ld + j] * derivative<D::act>(Y[std::size_t(row) * D::out + j]) : 0.0f;
+    const std::size_t at = std::size_t(row) * D::out + j;
+    float dz = 0.0f;
+    if (row < n) dz = d[r * ld + j] * derivative<S, L>(D::needs_input ? Z[at] : 0.0f, Y[at]);
+    d[r * ld + j] = dz;
   }
   CTNN_SYNC();
 
@@ -400,40 +392,22 @@ CTNN_GLOBAL void reduce_kernel(const float* __restrict__ partials, int blocks, s
   if (!finite(s)) atomicOr(status, bad_gradient);
 }
 
-/// SGD with momentum / Nesterov / L2, as `optim::SGD`; does nothing when the step is bad.
-CTNN_GLOBAL void sgd_kernel(float* __restrict__ p, const float* __restrict__ g, float* __restrict__ vel, std::size_t count,
-                           float lr, float mu, bool nesterov, float wd, const unsigned* status) {
+/**
+ * @brief One optimizer step, p[k] and its states updated by the optimizer's own rule
+ * (`Optimizer::step_rule()`, the same definition the CPU executors run) for the first
+ * `states` state arrays; does nothing when the step is bad.
+ */
+template <class Rule>
+CTNN_GLOBAL void update_kernel(Rule rule, unsigned states, float* __restrict__ p, const float* __restrict__ g,
+                               float* __restrict__ s0, float* __restrict__ s1, std::size_t count, const unsigned* status) {
   if (*status != 0) return;
   const std::size_t k = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (k >= count) return;
-  float gk = g[k] + wd * p[k];
-  if (mu == 0.0f) {
-    p[k] -= lr * gk;
-    return;
-  }
-  const float v = mu * vel[k] + gk;
-  vel[k] = v;
-  p[k] -= lr * (nesterov ? gk + mu * v : v);
-}
-
-/// Adam / AdamW, as `optim::Adam(W)`; c1, c2 the bias corrections 1/(1 − βᵗ).
-CTNN_GLOBAL void adam_kernel(float* __restrict__ p, const float* __restrict__ g, float* __restrict__ m,
-                            float* __restrict__ v, std::size_t count, float lr, float b1, float b2, float eps, float wd,
-                            bool decoupled, float c1, float c2, const unsigned* status) {
-  if (*status != 0) return;
-  const std::size_t k = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (k >= count) return;
-  float gk = g[k];
-  float pk = p[k];
-  if (decoupled)
-    pk -= lr * wd * pk;
-  else
-    gk += wd * pk;
-  const float mk = b1 * m[k] + (1.0f - b1) * gk;
-  const float vk = b2 * v[k] + (1.0f - b2) * gk * gk;
-  m[k] = mk;
-  v[k] = vk;
-  p[k] = pk - lr * (mk * c1) / (sqrtf(vk * c2) + eps);
+  float pk = p[k], a = states >= 1 ? s0[k] : 0.0f, b = states >= 2 ? s1[k] : 0.0f;
+  rule(pk, g[k], a, b);
+  p[k] = pk;
+  if (states >= 1) s0[k] = a;
+  if (states >= 2) s1[k] = b;
 }
 
 }  // namespace kernels

@@ -229,7 +229,7 @@ CTNN_DEVICE void tc_forward(const Smem<S, T>& sm, int m0, int lane) {
             for (int q = 0; q < 8; ++q) {
               const int j = n0 + c + q;
               // Padded units stay exactly 0, whatever the activation makes of 0.
-              p.v[q] = from_float<T>(j < out_real ? activate<S::act[Lyr]>(z[q] + bias[j]) : 0.0f);
+              p.v[q] = from_float<T>(j < out_real ? activate<S, Lyr>(z[q] + bias[j]) : 0.0f);
             }
             *reinterpret_cast<Pack8<T>*>(O + std::size_t(r) * ldo + n0 + c) = p;
           });
@@ -249,7 +249,7 @@ CTNN_DEVICE void tc_loss(const Smem<S, T>& sm, int m0, int lane, int row0, int n
                          const std::int32_t* labels, float* y_out, float* row_loss, unsigned* status) {
   using Lay = Layout<S, T>;
   constexpr std::size_t L = S::layers;
-  constexpr int out = int(S::padded[L]), out_real = int(S::width[L]), a = S::act[L - 1], runs = out / 8;
+  constexpr int out = int(S::padded[L]), out_real = int(S::width[L]), runs = out / 8;
   constexpr int sc_ld = int(Lay::sc_ld);
   constexpr unsigned ldo = unsigned(Lay::a_ld[L]);
   const int r = lane / 2, h = lane % 2, row = row0 + m0 + r;
@@ -261,7 +261,7 @@ CTNN_DEVICE void tc_loss(const Smem<S, T>& sm, int m0, int lane, int row0, int n
     for (int q = 0; q < 8; ++q) {
       const int j = 8 * v + q;
       if (j < out_real) {
-        z[j] = activate<a>(z[j] + bias[j]);
+        z[j] = activate<S, L - 1>(z[j] + bias[j]);
         if (valid && y_out) y_out[std::size_t(row) * out_real + j] = z[j];
       }
     }
@@ -302,7 +302,7 @@ CTNN_DEVICE void tc_loss(const Smem<S, T>& sm, int m0, int lane, int row0, int n
           } else {
             g = expf(z[j] - m) / sum - (j == t ? 1.0f : 0.0f);
           }
-          g *= derivative<a>(z[j]);
+          g *= derivative<S, L - 1>(0.0f, z[j]);  // z[j] holds y here
         }
         p.v[q] = from_float<T>(g);
       }
@@ -375,7 +375,7 @@ CTNN_DEVICE void tc_backward(const Smem<S, T>& sm, int warp, int lane, float* __
 #pragma unroll
             for (int q = 0; q < 8; ++q) {
               const int j = n0 + c + q;
-              p.v[q] = from_float<T>(j < in_real ? g[q] * derivative<S::act[Lyr - 1]>(to_float(p.v[q])) : 0.0f);
+              p.v[q] = from_float<T>(j < in_real ? g[q] * derivative<S, Lyr - 1>(0.0f, to_float(p.v[q])) : 0.0f);
             }
             x = p;
           });
@@ -410,6 +410,12 @@ CTNN_GLOBAL void CTNN_LAUNCH_BOUNDS((Layout<S, T>::block_threads))
                 float* __restrict__ row_loss, float* __restrict__ partials, unsigned* status) {
   using Lay = Layout<S, T>;
   constexpr std::size_t L = S::layers;
+  static_assert(M == Mode::infer || [] {
+    for (bool b : S::needs_input)
+      if (b) return false;
+    return true;
+  }(), "ctnn::cuda: the FP16/BF16 training kernel keeps only each layer's output, and an activation here needs its "
+       "input for the derivative (needs_input: GELU, SiLU, a Custom expression); train it with cuda::FP32");
   unsigned char* base = reinterpret_cast<unsigned char*>(dynamic_smem());
   const int all = int(threadIdx.x), group = all / threads, tid = all % threads, warp = tid / 32, lane = tid % 32;
   Smem<S, T> sm;

@@ -23,11 +23,11 @@
 #include <type_traits>
 #include <vector>
 
+#include "../../detail/finite.hpp"
 #include "../../detail/raise.hpp"
 #include "../../losses/cross_entropy.hpp"
 #include "../../losses/mse.hpp"
-#include "../../optimizers/adam.hpp"
-#include "../../optimizers/sgd.hpp"
+#include "../../optimizers/optimizer_concepts.hpp"
 #include "fused_mlp.cuh"
 #include "fused_mlp_tc.cuh"
 #include "mlp_spec.hpp"
@@ -160,8 +160,8 @@ void check_tc_fits() {
 }  // namespace detail_
 
 /**
- * @brief A `ctnn::Net` of Dense layers (each followed by at most one of Identity, ReLU,
- * Tanh, Sigmoid) with its parameters on the current GPU.
+ * @brief A `ctnn::Net` of Dense layers (each followed by at most one `FusableActivation`)
+ * with its parameters on the current GPU.
  */
 template <class NetT>
 class Network {
@@ -272,8 +272,9 @@ class Network {
 
 /**
  * @brief Trains a `cuda::Network` with loss L (`loss::SoftmaxCrossEntropy` on int32
- * labels, or `loss::MSE` on float targets) and optimizer O (`optim::SGD`, `optim::Adam`,
- * `optim::AdamW`, with the CPU options and the same update rules), in precision P: `FP32`
+ * labels, or `loss::MSE` on float targets) and any optimizer O (`optim::SGD`, `optim::Adam`,
+ * `optim::AdamW`, `optim::Lion`, ...: its own rule, the one the CPU runs, applied by one
+ * update kernel), in precision P: `FP32`
  * (SIMT), or `FP16` / `BF16` (one fused tensor-core kernel for forward, loss and backward;
  * FP32 accumulation and FP32 master weights; the network must fit `tc::Layout::fits`).
  */
@@ -284,9 +285,10 @@ class Trainer {
   static constexpr bool low = is_low_precision_v<P>;
   static constexpr bool xent = std::is_same_v<L, loss::SoftmaxCrossEntropy>;
   static_assert(xent || std::is_same_v<L, loss::MSE>, "ctnn::cuda::Trainer: loss::SoftmaxCrossEntropy or loss::MSE");
-  static constexpr bool adam = std::is_same_v<O, optim::Adam> || std::is_same_v<O, optim::AdamW>;
-  static_assert(adam || std::is_same_v<O, optim::SGD>, "ctnn::cuda::Trainer: optim::SGD, optim::Adam or optim::AdamW");
+  static_assert(Optimizer<O>, "ctnn::cuda::Trainer: O must satisfy ctnn::Optimizer (e.g. optim::SGD, optim::Adam, "
+                              "or an optim::RuleOptimizer of your own, whose rule runs in device code)");
   static constexpr int out_real = int(Spec::output_size), out_pad = int(Spec::padded[Spec::layers]);
+  static constexpr const char* who = "ctnn::cuda::Trainer::step";
   static constexpr auto tc_mode = xent ? kernels::tc::Mode::xent : kernels::tc::Mode::mse;
   /// Thread groups per block of the tensor-core kernel (each with its own partial gradient).
   static constexpr int groups = [] {
@@ -301,7 +303,7 @@ class Trainer {
   static constexpr std::size_t targets_per_sample = xent ? 1 : Spec::output_size;
 
   explicit Trainer(Network<NetT>& net, typename O::Options opts = {})
-      : net_(net), opts_(opts), grad_(Spec::param_count), state_((adam ? 2 : 1) * Spec::param_count), scalars_(2),
+      : net_(net), opt_(opts), grad_(Spec::param_count), state_((O::state_blocks > 0 ? O::state_blocks : 1) * Spec::param_count), scalars_(2),
         status_(1) {
     int dev = 0, sms = 0;
     check(cudaGetDevice(&dev), "cudaGetDevice");
@@ -374,19 +376,12 @@ class Trainer {
                                                  status_.data());
     kernels::reduce_kernel<<<detail_::blocks_for(Spec::param_count), 256>>>(
         partials_.data(), blocks * groups, Spec::param_count, grad_.data(), status_.data(), grad_scale);
-    ++steps_;
-    const auto& o = opts_;
-    if constexpr (adam) {
-      const double t = double(steps_);
-      const float c1 = float(1.0 / (1.0 - std::pow(double(o.beta1), t)));
-      const float c2 = float(1.0 / (1.0 - std::pow(double(o.beta2), t)));
-      kernels::adam_kernel<<<detail_::blocks_for(Spec::param_count), 256>>>(
-          net_.params(), grad_.data(), state_.data(), state_.data() + Spec::param_count, Spec::param_count, o.lr,
-          o.beta1, o.beta2, o.eps, o.weight_decay, std::is_same_v<O, optim::AdamW>, c1, c2, status_.data());
-    } else {
-      kernels::sgd_kernel<<<detail_::blocks_for(Spec::param_count), 256>>>(net_.params(), grad_.data(), state_.data(),
-                                                                           Spec::param_count, o.lr, o.momentum,
-                                                                           o.nesterov, o.weight_decay, status_.data());
+    {
+      const auto step = opt_.step_rule();
+      float* s0 = state_.data();
+      float* s1 = O::state_blocks >= 2 ? state_.data() + Spec::param_count : nullptr;
+      kernels::update_kernel<<<detail_::blocks_for(Spec::param_count), 256>>>(
+          step.rule, step.states, net_.params(), grad_.data(), s0, s1, Spec::param_count, status_.data());
     }
     check(cudaGetLastError(), "update kernel launch");
     net_.mark_changed();
@@ -395,14 +390,12 @@ class Trainer {
     check(cudaMemcpy(&loss, scalars_.data(), sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy (loss)");
     check(cudaMemcpy(&status, status_.data(), sizeof(unsigned), cudaMemcpyDeviceToHost), "cudaMemcpy (status)");
     if (status != 0) {
-      --steps_;  // the update kernels did nothing
+      opt_.restore_steps(opt_.steps() - 1);  // the update kernel did nothing
       if (status & kernels::bad_label)
         ctnn::detail::raise("ctnn::cuda::Trainer::step: a label is outside [0, " + std::to_string(out_real) +
                             ") (parameters left unchanged)");
-      if (status & kernels::bad_loss)
-        ctnn::detail::raise("ctnn::cuda::Trainer::step: non-finite loss (" + std::to_string(loss) +
-                            "); check the inputs for NaN/Inf or lower the learning rate (parameters left unchanged)");
-      ctnn::detail::raise("ctnn::cuda::Trainer::step: non-finite gradient (parameters left unchanged)");
+      if (status & kernels::bad_loss) ctnn::detail::raise(ctnn::detail::non_finite_loss(who, loss, opt_.steps()));
+      ctnn::detail::raise(ctnn::detail::non_finite_gradient(who, opt_.steps()));
     }
     return loss;
   }
@@ -424,8 +417,8 @@ class Trainer {
     return step(x_host_.data(), t_host_.data(), n);
   }
 
-  typename O::Options& options() noexcept { return opts_; }
-  std::size_t steps() const noexcept { return steps_; }
+  typename O::Options& options() noexcept { return opt_.options(); }
+  std::size_t steps() const noexcept { return opt_.steps(); }
   /// The last step's gradient in the device layout (`MlpSpec::param_count` floats).
   std::vector<float> gradients() const { return grad_.to_host(); }
   /// The last step's outputs `[n][output]`.
@@ -454,12 +447,12 @@ class Trainer {
   }
 
   Network<NetT>& net_;
-  typename O::Options opts_;
+  O opt_;
   DeviceArray<float> grad_, state_, scalars_;
   DeviceArray<unsigned> status_;
   DeviceArray<float> out_, saved_, dy_, row_loss_, partials_, x_host_;
   DeviceArray<Target> t_host_;
-  std::size_t n_ = 0, capacity_ = 0, steps_ = 0;
+  std::size_t n_ = 0, capacity_ = 0;
   int max_blocks_ = 1;
 };
 

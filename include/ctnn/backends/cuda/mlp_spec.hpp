@@ -18,38 +18,19 @@
 #include <utility>
 
 #include "../../activations/identity.hpp"
-#include "../../activations/relu.hpp"
-#include "../../activations/sigmoid.hpp"
-#include "../../activations/tanh.hpp"
 #include "../../config.hpp"
 #include "../../layers/dense.hpp"
 
 CTNN_BEGIN_NAMESPACE
 namespace cuda {
 
-/// Element-wise activations the fused kernels apply in registers.
-enum class Act : int { identity = 0, relu = 1, tanh = 2, sigmoid = 3 };
-
 namespace spec_detail {
-template <class T>
-constexpr int act_id() {
-  if constexpr (std::is_same_v<T, ReLU>)
-    return int(Act::relu);
-  else if constexpr (std::is_same_v<T, Tanh>)
-    return int(Act::tanh);
-  else if constexpr (std::is_same_v<T, Sigmoid>)
-    return int(Act::sigmoid);
-  else if constexpr (std::is_same_v<T, Identity>)
-    return int(Act::identity);
-  else
-    return -1;
-}
 constexpr std::size_t pad16(std::size_t n) { return (n + 15) / 16 * 16; }
 }  // namespace spec_detail
 
 /**
- * @brief The fused-MLP view of `NetT`: Dense layers, each followed by at most one of
- * Identity, ReLU, Tanh, Sigmoid.
+ * @brief The fused-MLP view of `NetT`: Dense layers, each followed by at most one
+ * `FusableActivation`.
  */
 template <class NetT>
 struct MlpSpec {
@@ -60,7 +41,7 @@ struct MlpSpec {
 
   struct Plan {
     std::array<std::size_t, L + 1> width{};   // input, then each Dense's outputs
-    std::array<int, L> act{};                 // per Dense
+    std::array<std::size_t, L> act_layer{};   // per Dense: CPU layer index of its activation, L for none
     std::array<std::size_t, L> layer_of{};    // CPU layer index of each Dense
     std::size_t dense = 0;
     bool ok = true;                           // only Dense and supported activations, each activation after a Dense
@@ -75,11 +56,11 @@ struct MlpSpec {
             if constexpr (ctnn::detail::is_dense_v<T>) {
               if (NetT::template layer<I>::steps != 1) p.ok = false;  // a per-step Dense on a sequence
               p.layer_of[p.dense] = I;
-              p.act[p.dense] = int(Act::identity);
+              p.act_layer[p.dense] = L;
               p.width[++p.dense] = NetT::template layer<I>::out;
-            } else if constexpr (spec_detail::act_id<T>() >= 0) {
+            } else if constexpr (FusableActivation<T>) {
               if (p.dense == 0 || (I > 0 && !ctnn::detail::is_dense_v<tag_at<(I > 0 ? I - 1 : 0)>>)) p.ok = false;
-              else p.act[p.dense - 1] = spec_detail::act_id<T>();
+              else p.act_layer[p.dense - 1] = I;
             } else {
               p.ok = false;
             }
@@ -92,8 +73,18 @@ struct MlpSpec {
 
  public:
   static_assert(plan_.ok,
-                "ctnn::cuda: the fused MLP kernels take Dense layers, each followed by at most one of Identity, ReLU, "
-                "Tanh or Sigmoid (no convolutions, pooling, dropout, softmax, sequences or stacked activations)");
+                "ctnn::cuda: the fused MLP kernels take Dense layers, each followed by at most one element-wise "
+                "activation written in ctnn::math (FusableActivation: Identity, ReLU, LeakyReLU, Tanh, Sigmoid, GELU, "
+                "...; no convolutions, pooling, dropout, softmax, sequences or stacked activations)");
+  template <std::size_t A>
+  struct activation_at {
+    using type = tag_at<A>;
+  };
+  template <std::size_t A>
+    requires(A == L)
+  struct activation_at<A> {
+    using type = Identity;
+  };
   static constexpr std::size_t layers = plan_.dense;  ///< Dense layers
   static_assert(layers >= 1, "ctnn::cuda: the network needs at least one Dense layer");
 
@@ -107,11 +98,14 @@ struct MlpSpec {
     for (std::size_t i = 0; i <= layers; ++i) w[i] = spec_detail::pad16(width[i]);
     return w;
   }();
-  static constexpr auto act = [] {
-    std::array<int, layers> a{};
-    for (std::size_t i = 0; i < layers; ++i) a[i] = plan_.act[i];
-    return a;
-  }();
+  /// The activation behind Dense layer l (Identity where none follows).
+  template <std::size_t l>
+  using activation = typename activation_at<plan_.act_layer[l]>::type;
+  /// Whether Dense layer l's activation needs its input for the derivative (then its
+  /// pre-activation is saved too).
+  static constexpr auto needs_input = []<std::size_t... l>(std::index_sequence<l...>) {
+    return std::array<bool, layers>{activation<l>::needs_input...};
+  }(std::make_index_sequence<layers>{});
   /// The widest layer output (padded): sizes the shared-memory activation buffers.
   static constexpr std::size_t max_width = [] {
     std::size_t m = 0;
@@ -141,12 +135,16 @@ struct MlpSpec {
   }();
   /// Floats in the device parameter block (padding included).
   static constexpr std::size_t param_count = b_offset[layers - 1] + padded[layers];
-  /// Floats of saved layer outputs per sample (training): every layer's padded output.
-  static constexpr std::size_t saved_per_sample = [] {
-    std::size_t s = 0;
-    for (std::size_t i = 1; i <= layers; ++i) s += padded[i];
-    return s;
+  /// Where layer l's saved values start, in floats per sample: its padded output, then
+  /// (where `needs_input[l]`) its padded pre-activation.
+  static constexpr auto saved_offset = [] {
+    std::array<std::size_t, layers + 1> o{};
+    for (std::size_t i = 0; i < layers; ++i) o[i + 1] = o[i] + padded[i + 1] * (needs_input[i] ? 2 : 1);
+    return o;
   }();
+  /// Floats of saved values per sample (training): every layer's padded output, and the
+  /// pre-activations that the derivatives need.
+  static constexpr std::size_t saved_per_sample = saved_offset[layers];
   static constexpr std::size_t input_size = width[0];
   static constexpr std::size_t output_size = width[layers];
 

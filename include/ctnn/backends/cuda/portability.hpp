@@ -18,6 +18,7 @@
 #include <type_traits>
 
 #include "../../config.hpp"
+#include "../../detail/finite.hpp"
 
 #if defined(__CUDACC__)
 #define CTNN_GLOBAL __global__
@@ -36,7 +37,7 @@ __device__ __forceinline__ float* dynamic_smem() {
   extern __shared__ __align__(128) float ctnn_dynamic_smem[];
   return ctnn_dynamic_smem;
 }
-__device__ __forceinline__ bool finite(float v) { return isfinite(v); }
+__device__ __forceinline__ bool finite(float v) { return ctnn::detail::is_finite(v); }
 
 namespace wm = nvcuda::wmma;
 using half_t = __half;
@@ -79,7 +80,7 @@ inline thread_local float* emu_smem = nullptr;
 inline thread_local std::barrier<>* emu_barrier = nullptr;
 inline float* dynamic_smem() { return emu_smem; }
 inline void emu_sync() { emu_barrier->arrive_and_wait(); }
-inline bool finite(float v) { return std::isfinite(v); }
+inline bool finite(float v) { return ctnn::detail::is_finite(v); }
 inline unsigned atomicOr(unsigned* p, unsigned v) { return std::atomic_ref<unsigned>(*p).fetch_or(v); }
 inline float expf(float v) { return std::exp(v); }
 inline float logf(float v) { return std::log(v); }

@@ -123,7 +123,7 @@ using narrowest_arch = xsimd::default_arch;
 struct gate_math {
   template <class V>
   static V tanh(V x) noexcept {
-    return vector_activation<Tanh>::value(x);
+    return math::tanh(x);
   }
   template <class V>
   static V sigma(V x) noexcept {

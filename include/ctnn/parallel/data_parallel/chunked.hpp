@@ -104,17 +104,16 @@ float DataParallel<TrainerT, ThreadsT, ChunksT>::run_step() {
     for (std::size_t c = 0; c < chunks; ++c)
       std::copy_n(acts_.data() + (c * NetT::activation_count + last) * chunk, chunk * out_n, y_.data() + c * chunk * out_n);
   }
-  gradients_kept_ = keep_gradients_;
+  gradients_kept_ = keep_gradients_ || gradients_only_;
   double loss = 0;
   for (double l : chunk_loss_) loss += l;  // fixed order
   loss /= chunks;
+  if (gradients_only_) return static_cast<float>(loss);  // checked by apply_gradients
   if (!std::isfinite(loss))
-    fail("ctnn::DataParallel::step: non-finite loss at step " + std::to_string(steps_) +
-         "; check the inputs for NaN/Inf or lower the learning rate (parameters left unchanged)");
+    fail(detail::non_finite_loss("ctnn::DataParallel::step", loss, steps_));
   for (const auto& w : workers_)
     if (w->bad != no_bad)
-      fail("ctnn::DataParallel::step: non-finite gradient at step " + std::to_string(steps_) + " (parameter " +
-           std::to_string(w->bad) + "); parameters left unchanged");
+      fail(detail::non_finite_gradient("ctnn::DataParallel::step", steps_, detail::at_parameter(w->bad)));
   ++steps_;
   return static_cast<float>(loss);
 }
@@ -206,7 +205,7 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::work_chunks(std::size_t w) {
   bool poison = false;
   [[maybe_unused]] bool at_once = false;
   if constexpr (split_first) {
-    at_once = apply_first_layer_at_once();
+    at_once = !gradients_only_ && apply_first_layer_at_once();
     poison = first_layer_gradient(me, dz_first_.data(), at_once, w);
   }
   {
@@ -241,14 +240,46 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::work_chunks(std::size_t w) {
   for (double l : chunk_loss_) loss += l;
   clean = std::isfinite(loss);
   for (const auto& other : workers_) clean = clean && other->bad == no_bad;
-  if (!clean) return;
+  if (!clean || gradients_only_) return;
   if constexpr (split_first)
     if (!at_once) first_layer_update(me);
+  update_rest_of_range(me);
+}
+
+template <class TrainerT, class ThreadsT, class ChunksT>
+void DataParallel<TrainerT, ThreadsT, ChunksT>::update_rest_of_range(Worker& me) {
   if (const auto [b, e] = me.range[1]; e > b) {
     me.opt[1].options() = opt_.options();
     me.opt[1].update(net_.params().subspan(b, e - b), grad_.span().subspan(b, e - b),
                      state_.span().subspan(O::state_blocks * b, O::state_blocks * (e - b)));
   }
+}
+
+template <class TrainerT, class ThreadsT, class ChunksT>
+void DataParallel<TrainerT, ThreadsT, ChunksT>::apply_gradients(float loss) {
+  constexpr const char* who = "ctnn::DataParallel::apply_gradients";
+  auto fail = [&](const std::string& what) {  // the carried states go back as they were before the step
+    if (carrying_) std::copy_n(carry_before_.data(), carry_.size(), carry_.data());
+    detail::raise(what);
+  };
+  if (!std::isfinite(loss)) fail(detail::non_finite_loss(who, loss, steps_));
+  if (const std::size_t k = detail::first_non_finite(grad_.data(), NetT::param_count); k != NetT::param_count)
+    fail(detail::non_finite_gradient(who, steps_, detail::at_parameter(k)));
+  crew_.run(1);
+  ++steps_;
+}
+
+template <class TrainerT, class ThreadsT, class ChunksT>
+void DataParallel<TrainerT, ThreadsT, ChunksT>::update_ranges(std::size_t w) {
+  Worker& me = *workers_[w];
+  if constexpr (split_first) {
+    me.opt[0].options() = opt_.options();
+    first_layer_update(me);
+  }
+  if constexpr (split_mlp)
+    update_mlp_segments(me, w);
+  else
+    update_rest_of_range(me);
 }
 
 CTNN_END_NAMESPACE

@@ -163,9 +163,7 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::first_layer_combine(std::size_t 
 
 template <class TrainerT, class ThreadsT, class ChunksT>
 bool DataParallel<TrainerT, ThreadsT, ChunksT>::first_layer_gradient(Worker& me, const float* dz, bool& at_once, std::size_t w) {
-  constexpr bool fusable = requires(O o) { o.step_rule(); };
-  at_once = fusable && at_once;
-  if (w == 0 && !at_once) ++deferred_;
+  if (w == 0 && !at_once && !gradients_only_) ++deferred_;
   me.opt[0].options() = opt_.options();
   float* out = grad_.data();
   if (!at_once) {
@@ -173,19 +171,17 @@ bool DataParallel<TrainerT, ThreadsT, ChunksT>::first_layer_gradient(Worker& me,
     for_each_panel(me, [&]<std::size_t Rows>(std::size_t r0) { poison |= first_layer_rows<Rows>(r0, dz, out + r0 * first_out); });
     return poison;
   }
-  if constexpr (fusable) {
-    const auto step = me.opt[0].step_rule();  // stepped once, whichever panels this worker ends up with
-    claim_panels(me, w, [&](std::size_t p) {
-      with_panel(p, [&]<std::size_t Rows>(std::size_t r0) {
-        const std::size_t b = r0 * first_out, n = Rows * first_out;
-        float* st = state_.data() + O::state_blocks * b;
-        UpdateEpilogue<decltype(step.rule)> epi{net_.params().data() + b, st, st + n,
-                                                keep_gradients_ ? out + b : nullptr, step.rule, step.states};
-        using S = kernel::simd::GemmShape<Rows, first_out, batch, 1, first_in, first_out>;
-        kernel::simd::gemm<S>(Be{}, x_columns(r0), dz, epi);
-      });
+  const auto step = me.opt[0].step_rule();  // stepped once, whichever panels this worker ends up with
+  claim_panels(me, w, [&](std::size_t p) {
+    with_panel(p, [&]<std::size_t Rows>(std::size_t r0) {
+      const std::size_t b = r0 * first_out, n = Rows * first_out;
+      float* st = state_.data() + O::state_blocks * b;
+      UpdateEpilogue<decltype(step.rule)> epi{net_.params().data() + b, st, st + n,
+                                              keep_gradients_ ? out + b : nullptr, step.rule, step.states};
+      using S = kernel::simd::GemmShape<Rows, first_out, batch, 1, first_in, first_out>;
+      kernel::simd::gemm<S>(Be{}, x_columns(r0), dz, epi);
     });
-  }
+  });
   return false;  // applied, never stored
 }
 

@@ -198,7 +198,7 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::work_mlp(std::size_t w) {
   barrier_->arrive_and_wait();
   // 4. The first node's weight rows from dz1 (every group's columns are in dz1_ now),
   // updated at once when the pre-check allows.
-  bool at_once = true;
+  bool at_once = !gradients_only_;
   {
     for (double l : me.loss) at_once = at_once && std::isfinite(l);
     std::uint32_t g_bits = w0_bits_, dz_bits = 0;
@@ -208,14 +208,7 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::work_mlp(std::size_t w) {
   }
   // Every gradient of the step is finite: no check, no barrier; the other parameters are
   // updated first, while their gradients are still in this core's cache.
-  constexpr bool fusable = requires(O o) { o.step_rule(); };
-  at_once = fusable && at_once;
-  auto update_rest = [&] {
-    me.opt[1].options() = opt_.options();
-    const O before = me.opt[1];
-    for_each_mlp_segment(me, w, [&](std::size_t b, std::size_t n) { update_segment(before, me.opt[1], b, n); });
-  };
-  if (at_once) update_rest();
+  if (at_once) update_mlp_segments(me, w);
   const bool poison = first_layer_gradient(me, dz1_.data(), at_once, w);
   me.bad = no_bad;
   if (at_once) return;
@@ -232,8 +225,16 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::work_mlp(std::size_t w) {
   for (double l : me.loss) clean = clean && std::isfinite(l);
   for (const auto& other : workers_) clean = clean && other->bad == no_bad;
   if (!clean) return;
+  if (gradients_only_) return;
   first_layer_update(me);
-  update_rest();
+  update_mlp_segments(me, w);
+}
+
+template <class TrainerT, class ThreadsT, class ChunksT>
+void DataParallel<TrainerT, ThreadsT, ChunksT>::update_mlp_segments(Worker& me, std::size_t w) {
+  me.opt[1].options() = opt_.options();
+  const O before = me.opt[1];
+  for_each_mlp_segment(me, w, [&](std::size_t b, std::size_t n) { update_segment(before, me.opt[1], b, n); });
 }
 
 CTNN_END_NAMESPACE

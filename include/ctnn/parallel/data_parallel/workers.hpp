@@ -98,7 +98,12 @@ DataParallel<TrainerT, ThreadsT, ChunksT>::DataParallel(NetT& net, typename O::O
     }
   }
   barrier_ = std::make_unique<pipeline_detail::Barrier>(threads_);
-  crew_.start_pinned(threads_, [](std::size_t w) { return w; }, [this](std::size_t w, int) { work(w); });
+  crew_.start_pinned(threads_, [](std::size_t w) { return w; }, [this](std::size_t w, int job) {
+    if (job == 0)
+      work(w);
+    else
+      update_ranges(w);
+  });
 }
 
 CTNN_END_NAMESPACE

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "../../detail/raise.hpp"
+#include "../../network/local_trainer.hpp"
 #include "../../network/trainer.hpp"
 
 CTNN_BEGIN_NAMESPACE
@@ -431,12 +432,12 @@ class DistributedTrainer<NetT, L, O, Batch<B>, Be, Strategy> {
 };
 
 /**
- * @brief Exact data parallelism around any local trainer that computes and applies
- * gradients in two halves (`compute_gradients`, `gradient_block`, `apply_gradients`):
- * e.g. a `PipelineTrainer`, for data-parallel ranks whose model is itself split into
- * pipeline stages (threads inside each rank). Same protocol as `DistributedTrainer`.
+ * @brief Exact data parallelism around any `LocalTrainer` (a step in two halves,
+ * `compute_gradients` and `apply_gradients`, around `gradient_block`): a `Trainer`, a
+ * `DataParallel` (MPI ranks × threads) or a `PipelineTrainer` (MPI ranks × pipeline
+ * stages). Same protocol as `DistributedTrainer`.
  */
-template <class NetT, class LocalT>
+template <class NetT, LocalTrainer LocalT>
 class Distributed {
  public:
   Distributed(NetT& net, LocalT& local, MPI_Comm comm = MPI_COMM_WORLD) : local_(local), comm_(comm) {
