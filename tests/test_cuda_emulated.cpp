@@ -21,6 +21,7 @@ namespace {
 using Mixed = Net<Input<33>, Dense<48>, Tanh, Dense<40>, ReLU, Dense<17>, Sigmoid, Dense<5>>;
 using Deep = Net<Input<20>, Dense<16>, ReLU, Dense<16>, ReLU, Dense<16>, ReLU, Dense<3>>;
 using WithInput = Net<Input<21>, Dense<40>, GELU, Dense<17>, LeakyReLUSlope<-1, 2>, Dense<6>, GELU>;
+using WithSiLU = Net<Input<21>, Dense<40>, SiLU, Dense<17>, GELU, Dense<6>, SiLU>;
 
 using cuda_test_data::random_vector;
 
@@ -129,6 +130,8 @@ TEST(CudaKernelsEmulated, ForwardAndGradientsMatchCpu) {
   // Activations whose derivative needs the pre-activation, saved beside the output.
   compare_with_cpu<WithInput, loss::SoftmaxCrossEntropy, 70>(2, "GELU and a negative slope, CE, batch 70");
   compare_with_cpu<WithInput, loss::MSE, 5>(1, "GELU and a negative slope, MSE, batch 5");
+  compare_with_cpu<WithSiLU, loss::SoftmaxCrossEntropy, 70>(2, "SiLU and GELU, CE, batch 70");
+  compare_with_cpu<WithSiLU, loss::MSE, 5>(1, "SiLU and GELU, MSE, batch 5");
 }
 
 // The update kernel applies each optimizer's own rule, as the CPU does (three steps from the

@@ -21,6 +21,7 @@ TEST(GradCheck, LeakyReLUCrossEntropy) { all_shapes<LeakyReLU, loss::SoftmaxCros
 TEST(GradCheck, TanhCrossEntropy) { all_shapes<Tanh, loss::SoftmaxCrossEntropy>(); }
 TEST(GradCheck, SigmoidMse) { all_shapes<Sigmoid, loss::MSE>(); }
 TEST(GradCheck, GELUCrossEntropy) { all_shapes<GELU, loss::SoftmaxCrossEntropy>(); }
+TEST(GradCheck, SiLUMse) { all_shapes<SiLU, loss::MSE>(); }
 TEST(GradCheck, ReLUCrossEntropy) { all_shapes<ReLU, loss::SoftmaxCrossEntropy>(); }
 
 TEST(GradCheck, SoftmaxLayerWithMse) {

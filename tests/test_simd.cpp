@@ -117,6 +117,7 @@ TEST(SimdDense, FusedActivations) {
   shape_all_batches<16, 100, Tanh>();
   shape_all_batches<100, 3, Sigmoid>();
   shape_all_batches<7, 64, GELU>();
+  shape_all_batches<17, 33, SiLU>();  // derivative from z
   shape_all_batches<31, 31, LeakyReLUSlope<-1, 4>>();  // negative slope: derivative from z
 }
 

@@ -13,6 +13,7 @@
 #include "activations/identity.hpp"
 #include "activations/relu.hpp"
 #include "activations/sigmoid.hpp"
+#include "activations/silu.hpp"
 #include "activations/softmax.hpp"
 #include "activations/tanh.hpp"
 #include "init/initializers.hpp"

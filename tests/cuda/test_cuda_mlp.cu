@@ -124,6 +124,7 @@ TEST(CudaMlp, GradientsMatchCpu) {
   check_gradients<W256, loss::MSE, 7>("256");
   // GELU's derivative needs its input: the forward kernel saves the pre-activation too.
   check_gradients<Net<Input<21>, Dense<40>, GELU, Dense<17>, Tanh, Dense<6>>, loss::SoftmaxCrossEntropy, 130>("GELU");
+  check_gradients<Net<Input<21>, Dense<40>, SiLU, Dense<17>, GELU, Dense<6>>, loss::SoftmaxCrossEntropy, 130>("SiLU");
 }
 
 // The forward pass at 65536 samples and the gradient at 1000 exercise the persistent
