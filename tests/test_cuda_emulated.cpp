@@ -168,6 +168,7 @@ TEST(CudaKernelsEmulated, OptimizerKernelsMatchCpuAndRespectTheFlag) {
   update_kernel_matches_cpu<optim::SGD>({.lr = 0.1f}, "plain sgd");
   update_kernel_matches_cpu<optim::Adam>({.lr = 1e-2f, .weight_decay = 1e-3f}, "adam");
   update_kernel_matches_cpu<optim::AdamW>({.lr = 1e-2f}, "adamw");
+  update_kernel_matches_cpu<optim::Lion>({.lr = 1e-2f, .weight_decay = 0.1f}, "lion");
 }
 
 // NaN in an input poisons the loss and the gradient sum; both flags are raised.

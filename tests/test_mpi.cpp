@@ -260,6 +260,34 @@ void bucketed(int rank, int size) {
   check_nan_raises_everywhere(dist, *net, lo, hi, rank, size, "bucketed");
 }
 
+// An optimizer written as one rule (Lion) runs on every rank exactly as in one process.
+template <std::size_t Local>
+void lion_equivalence(int rank, int size) {
+  const optim::LionOptions opts{.lr = 1e-3f, .weight_decay = 0.1f};
+  auto reference = std::make_unique<Mlp>();
+  reference->init(7);
+  Trainer<Mlp, loss::SoftmaxCrossEntropy, optim::Lion, Batch<global_batch>> seq(*reference, opts);
+  auto net = std::make_unique<Mlp>();
+  net->init(7);
+  mpi::DistributedTrainer<Mlp, loss::SoftmaxCrossEntropy, optim::Lion, Batch<Local>, default_backend> dist(*net, opts);
+  const auto [lo, hi] = mpi::shard(global_batch, rank, size);
+  for (int s = 0; s < 20; ++s) {
+    const auto d = step_data(s, lo, hi);
+    seq.step(d.x, d.t);
+    dist.step(d.xl, d.tl);
+  }
+  double diff = 0, moved = 0;
+  Mlp init;
+  init.init(7);
+  for (std::size_t k = 0; k < Mlp::param_count; ++k) {
+    diff = std::max(diff, double(std::abs(net->params()[k] - reference->params()[k])));
+    moved = std::max(moved, double(std::abs(reference->params()[k] - init.params()[k])));
+  }
+  CHECK(diff <= 1e-4, "Lion: max |distributed - single process| = %g", diff);
+  CHECK(moved >= 1e-2, "Lion: training moved the weights by %g only", moved);
+  check_same_as_rank0(*net, rank, "lion");
+}
+
 int main(int argc, char** argv) {
   mpi::Environment env(argc, argv);
   topk_invariant();
@@ -268,14 +296,17 @@ int main(int argc, char** argv) {
     case 1:
       equivalence<16>(env.rank(), env.size()), local_sgd<16>(env.rank()), topk_training<16>(env.rank());
       bucketed<16>(env.rank(), env.size());
+      lion_equivalence<16>(env.rank(), env.size());
       break;
     case 2:
       equivalence<8>(env.rank(), env.size()), local_sgd<8>(env.rank()), topk_training<8>(env.rank());
       bucketed<8>(env.rank(), env.size());
+      lion_equivalence<8>(env.rank(), env.size());
       break;
     case 4:
       equivalence<4>(env.rank(), env.size()), local_sgd<4>(env.rank()), topk_training<4>(env.rank());
       bucketed<4>(env.rank(), env.size());
+      lion_equivalence<4>(env.rank(), env.size());
       break;
     default:
       if (env.rank() == 0) std::fprintf(stderr, "run with 1, 2 or 4 ranks\n");

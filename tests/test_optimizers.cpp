@@ -75,6 +75,17 @@ TEST(Optimizers, AdamWDefaultsDiffer) {
   static_assert(Optimizer<optim::SGD> && Optimizer<optim::Adam> && Optimizer<optim::AdamW>);
 }
 
+TEST(Optimizers, LionMinimisesAQuadratic) {
+  // Lion moves every parameter by lr a step until it oscillates around the minimum.
+  optim::Lion lion({.lr = 0.01f});
+  std::vector<float> p(7, 0.0f), st(7), g(7);
+  for (int it = 0; it < 1500; ++it) {
+    for (std::size_t k = 0; k < 7; ++k) g[k] = 2.0f * (p[k] - static_cast<float>(k));
+    lion.update(p, g, st);
+  }
+  for (std::size_t k = 0; k < 7; ++k) EXPECT_NEAR(p[k], static_cast<float>(k), 5e-2f);
+}
+
 TEST(Optimizers, AdamMinimisesAQuadratic) {
   // f(p) = Σ (p_k - k)², gradient 2 (p_k - k).
   optim::Adam adam({.lr = 0.05f});

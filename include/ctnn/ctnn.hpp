@@ -42,5 +42,6 @@
 #include "data/loader.hpp"  // a prefetching thread: needs std::thread
 #endif
 #include "optimizers/adam.hpp"
+#include "optimizers/lion.hpp"
 #include "optimizers/lr_schedule.hpp"
 #include "optimizers/sgd.hpp"

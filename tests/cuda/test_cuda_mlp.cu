@@ -162,6 +162,8 @@ TEST(CudaMlp, TrainingStepsFollowCpu) {
   // differences between the two summation orders into whole steps of lr.
   run(optim::Adam{}, {.lr = 1e-2f, .eps = 1e-4f});
   run(optim::SGD{}, {.lr = 0.1f, .momentum = 0.9f});
+  // Lion's update is a sign: the same caution near u = 0 as Adam's; its rule is the CPU's.
+  run(optim::Lion{}, {.lr = 1e-3f, .weight_decay = 0.1f});
 }
 
 TEST(CudaMlp, NaNAndBadLabelsChangeNothing) {
