@@ -117,7 +117,7 @@ struct recurrent {
 
   /// One step of one sample: `state` (S values) is advanced in place; `aux` receives A values.
   template <class Be, class T>
-  static void cell_step(Be be, const T* p, const T* x, T* state, T* aux) noexcept {
+  static void cell_step([[maybe_unused]] Be be, const T* p, const T* x, T* state, T* aux) noexcept {
     alignas(64) std::array<T, G> gx, gh;
     std::array<T, S> next;
 #if CTNN_SIMD

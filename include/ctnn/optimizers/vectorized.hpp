@@ -19,8 +19,9 @@ namespace detail {
  * `States` state arrays (0, 1 or 2) in place; unused state arguments are zeros.
  */
 template <std::size_t States, class Be = backend::native, class Rule>
-inline void update_lanes(std::size_t n, float* p, const float* g, float* s0, float* s1, const Rule& rule) noexcept {
+inline void update_lanes(std::size_t n, float* p, const float* g, float* s0, float* s1, const Rule& step) noexcept {
   static_assert(States <= 2);
+  const Rule rule = step;  // a local copy: no store through p or the states can change its constants
   std::size_t vector_end = 0;
 #if CTNN_SIMD
   if constexpr (SimdBackend<Be>) {
