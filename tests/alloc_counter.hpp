@@ -9,6 +9,7 @@
 namespace {
 std::atomic<long> g_news{0};
 std::atomic<long> g_new_bytes{0};
+std::atomic<long> g_aligned_bytes{0};  ///< of those, asked for with an alignment (ctnn's buffers)
 }
 
 // noinline: inlined into std::vector, GCC 12 pairs the malloc and free it sees and warns
@@ -23,6 +24,7 @@ void* operator new[](std::size_t n) { return ::operator new(n); }
 void* operator new(std::size_t n, std::align_val_t a) {
   ++g_news;
   g_new_bytes += static_cast<long>(n);
+  g_aligned_bytes += static_cast<long>(n);
   if (void* p = std::aligned_alloc(static_cast<std::size_t>(a), (n + static_cast<std::size_t>(a) - 1) /
                                                                      static_cast<std::size_t>(a) *
                                                                      static_cast<std::size_t>(a)))

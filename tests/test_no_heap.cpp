@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <ctnn/ctnn.hpp>
 #include <ctnn/parallel/data_parallel.hpp>
+#include <ctnn/parallel/pipeline.hpp>
 #include <new>
 #include <numeric>
 
@@ -187,4 +188,38 @@ TEST(NoHeap, TrainerWorkspaceBytesAreWhatItAllocates) {
   auto lenet = std::make_unique<Net<Input<1, 12, 12>, Conv2D<4, 3, 1, 1>, ReLU, MaxPool2D<2>, Flatten, Dense<3>>>();
   workspace_is_allocation<Trainer<std::remove_reference_t<decltype(*lenet)>, loss::SoftmaxCrossEntropy, optim::Adam,
                                   Batch<16>>>(*lenet);
+}
+
+// DataParallel::workspace_bytes(threads) and PipelineTrainer::workspace_bytes are what
+// building one allocates for its buffers, byte for byte (each buffer is an aligned
+// allocation); beside them only the threads' bookkeeping, a few KiB.
+template <class T, class N, class... Args>
+void buffers_are_workspace(N& net, std::size_t expected, const char* what, Args... args) {
+  const long aligned = g_aligned_bytes.load(), all = g_new_bytes.load();
+  { T t(net, {}, args...); }
+  const long buffers = g_aligned_bytes.load() - aligned, rest = g_new_bytes.load() - all - buffers;
+  EXPECT_EQ(buffers, static_cast<long>(expected)) << what;
+  EXPECT_GT(buffers, 0) << what;
+  EXPECT_LT(rest, 16 * 1024) << what << ": allocations beyond the buffers";
+}
+
+TEST(NoHeap, DataParallelAndPipelineWorkspaceBytesAreWhatTheyAllocate) {
+  auto chunked = std::make_unique<Net<Input<20>, LayerNorm, Dense<33>, Tanh, Dense<5>>>();
+  auto rows = std::make_unique<Net<Input<300>, Dense<40>, ReLU, Dense<10>>>();
+  auto mlp = std::make_unique<Net<Input<70>, Dense<48>, GELU, Dense<24>, ReLU, Dense<5>>>();
+  for (std::size_t threads : {1, 2, 3}) {
+    using C = DataParallel<Trainer<std::remove_reference_t<decltype(*chunked)>, loss::SoftmaxCrossEntropy, optim::Adam, Batch<24>>,
+                           Threads<0>, Chunks<4>>;
+    using R = DataParallel<Trainer<std::remove_reference_t<decltype(*rows)>, loss::MSE, optim::SGD, Batch<24>>, Threads<0>,
+                           Chunks<4>>;
+    using M = DataParallel<Trainer<std::remove_reference_t<decltype(*mlp)>, loss::SoftmaxCrossEntropy, optim::Adam, Batch<24>>,
+                           Threads<0>, Chunks<4>>;
+    buffers_are_workspace<C>(*chunked, C::workspace_bytes(threads), "chunked", threads);
+    buffers_are_workspace<R>(*rows, R::workspace_bytes(threads), "row split", threads);
+    buffers_are_workspace<M>(*mlp, M::workspace_bytes(threads), "weight split", threads);
+    EXPECT_GT(M::workspace_bytes(threads + 1), M::workspace_bytes(threads));  // each worker adds its own
+  }
+  using Plan = partition<std::remove_reference_t<decltype(*mlp)>, Devices<CpuCore<0>, CpuCore<1>>, Batch<6>>;
+  using Pipe = PipelineTrainer<Plan, loss::SoftmaxCrossEntropy, optim::Adam, 4>;
+  buffers_are_workspace<Pipe>(*mlp, Pipe::workspace_bytes, "pipeline");
 }

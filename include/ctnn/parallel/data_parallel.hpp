@@ -153,6 +153,19 @@ class DataParallel {
   void apply_gradients(float loss);
 
   std::size_t threads() const noexcept { return threads_; }
+  /**
+   * @brief Every byte of the buffers a DataParallel on `threads` threads allocates when it is
+   * built: the batch's (each chunk's gradients, activations and loss gradients, the reduced
+   * gradient, the optimizer state, the outputs, the first layer's dz and partial products,
+   * the carried states) and each worker's (scratch, Wᵀ, the split MLP's copies). Not in it:
+   * step_rows' gathered batch (allocated at its first call) and the threads' own bookkeeping.
+   */
+  static constexpr std::size_t workspace_bytes(std::size_t threads) noexcept {
+    return (chunk_grads_floats + NetT::param_count + O::state_blocks * NetT::param_count + acts_floats + dout_floats +
+            y_floats + dz_first_floats + partial_floats + q2_floats + dz1_floats + 2 * NetT::carry_count * batch +
+            threads * Worker::floats) *
+           sizeof(float);
+  }
   std::size_t steps() const noexcept { return steps_; }
   /// Steps whose first-layer update had to wait for the whole step's NaN/Inf check (a split
   /// first layer whose gradient could not be proven finite in advance: a non-finite or very
@@ -432,13 +445,20 @@ class DataParallel {
   O opt_;
   std::uint64_t seed_;
   std::size_t threads_;
+  static constexpr std::size_t chunk_grads_floats = split_mlp ? 0 : chunks * NetT::param_count;
+  static constexpr std::size_t acts_floats = split_mlp ? 0 : chunks * NetT::activation_count * chunk;
+  static constexpr std::size_t dout_floats = split_mlp ? 0 : chunks * out_n * chunk;
+  static constexpr std::size_t y_floats = split_mlp ? 0 : batch * out_n;
+  static constexpr std::size_t dz_first_floats = split_first && !split_mlp ? batch * first_out : 0;
+  static constexpr std::size_t partial_floats = split_first ? groups * batch * first_out : 0;
+  static constexpr std::size_t q2_floats = split_mlp ? groups * batch * mid : 0, dz1_floats = split_mlp ? batch * first_out : 0;
   AlignedBuffer chunk_grads_, grad_, state_, acts_, dout_, y_;
   AlignedBuffer dz_first_;  ///< split_first: dz of the first layer for the whole batch
-  AlignedBuffer partial_{split_first ? groups * batch * first_out : 0};  ///< per-group x·W of the first layer
+  AlignedBuffer partial_{partial_floats};  ///< per-group x·W of the first layer
   /// split_mlp: the row groups' partial products h1·W2 (B × mid each); the first node's dz1
   /// (B × first_out, each group's columns written by its owner); max |g| of each group's
   /// gradients and of worker 0's (the third node, b2, b3); max |dz1| of each group's columns.
-  AlignedBuffer q2_{split_mlp ? groups * batch * mid : 0}, dz1_{split_mlp ? batch * first_out : 0};
+  AlignedBuffer q2_{q2_floats}, dz1_{dz1_floats};
   std::uint32_t w0_bits_ = 0;
   std::array<std::uint32_t, groups> group_dz_bits_{};
   struct alignas(64) PanelMark {

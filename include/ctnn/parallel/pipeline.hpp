@@ -205,16 +205,32 @@ class PipelineTrainer {
       else
         return std::size_t{0};
     }();
-    AlignedBuffer acts{SubNet::activation_count * b * M};
-    AlignedBuffer dx{S == 0 ? 1 : SubNet::input_size * b * M};  // gradient of this stage's input, per micro-batch
-    AlignedBuffer dout{S + 1 == P ? out_n * b * M : 1};          // loss gradient (last stage)
-    AlignedBuffer scratch{2 * SubNet::max_width * b + extra};
-    AlignedBuffer transposed{SimdBackend<Be> ? SubNet::param_count : 1};  // Wᵀ, once per step
+    static constexpr std::size_t acts_n = SubNet::activation_count * b * M, dx_n = S == 0 ? 1 : SubNet::input_size * b * M,
+                                 dout_n = S + 1 == P ? out_n * b * M : 1, scratch_n = 2 * SubNet::max_width * b + extra,
+                                 transposed_n = SimdBackend<Be> ? SubNet::param_count : 1;
+    static constexpr std::size_t floats = acts_n + dx_n + dout_n + scratch_n + transposed_n;
+    AlignedBuffer acts{acts_n};
+    AlignedBuffer dx{dx_n};                  // gradient of this stage's input, per micro-batch
+    AlignedBuffer dout{dout_n};              // loss gradient (last stage)
+    AlignedBuffer scratch{scratch_n};
+    AlignedBuffer transposed{transposed_n};  // Wᵀ, once per step
   };
 
   template <std::size_t... S>
   static auto make_stages(std::index_sequence<S...>) -> std::tuple<Stage<S>...>;
   using Stages = decltype(make_stages(std::make_index_sequence<P>{}));
+
+ public:
+  /// Every byte of the buffers the trainer allocates when built: gradients, optimizer state,
+  /// and per stage its micro-batches' activations, input and loss gradients, scratch and Wᵀ
+  /// (the channels between the stages and the threads' bookkeeping aside).
+  static constexpr std::size_t workspace_bytes = [] {
+    return (NetT::param_count * (1 + O::state_blocks) +
+            []<std::size_t... S>(std::index_sequence<S...>) { return (Stage<S>::floats + ...); }(std::make_index_sequence<P>{})) *
+           sizeof(float);
+  }();
+
+ private:
 
   template <std::size_t S>
   const float* output_of(std::size_t k) const noexcept {

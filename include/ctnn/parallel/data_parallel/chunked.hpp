@@ -66,7 +66,7 @@ float DataParallel<TrainerT, ThreadsT, ChunksT>::step_rows(std::span<const float
     if constexpr (split_mlp)  // every worker needs every target (each computes the loss)
       for (std::size_t s = 0; s < batch; ++s)
         std::copy_n(src + std::size_t{self.gather_rows_[s]} * targets_per_sample, targets_per_sample,
-                    reinterpret_cast<Tt*>(self.workers_[w]->targets.get()) + s * targets_per_sample);
+                    reinterpret_cast<Tt*>(self.workers_[w]->targets.data()) + s * targets_per_sample);
     else
       for (std::size_t c = w; c < chunks; c += self.threads_)
         for (std::size_t s = c * chunk; s < (c + 1) * chunk; ++s) {

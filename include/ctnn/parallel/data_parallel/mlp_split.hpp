@@ -134,7 +134,7 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::work_mlp(std::size_t w) {
   const float* p = net_.params().data();
   float* grad = grad_.data();
   if (gather_ != nullptr) gather_(*this, w);
-  const void* targets = gather_ != nullptr ? static_cast<const void*>(me.targets.get()) : targets_;
+  const void* targets = gather_ != nullptr ? static_cast<const void*>(me.targets.data()) : targets_;
   constexpr auto own = [](const Worker& wk, std::size_t g) { return g >= wk.group_begin && g < wk.group_end; };
   const auto own_hid = [&me](std::size_t g) { return g >= me.hid_begin && g < me.hid_end; };
   // 1. Its row groups' partial products of the first node, Wᵀ of its rows of the second,

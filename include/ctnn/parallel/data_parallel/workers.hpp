@@ -26,8 +26,10 @@ template <class TrainerT, class ThreadsT, class ChunksT>
 struct DataParallel<TrainerT, ThreadsT, ChunksT>::Worker {
   explicit Worker(typename O::Options o) : opt{O(o), O(o)} {}
   std::array<O, 2> opt;  ///< one per range, so each steps once per step (Adam's count)
-  AlignedBuffer scratch{split_mlp ? 0 : 2 * NetT::max_width * chunk + extra};
-  AlignedBuffer wt{SimdBackend<Be> && !split_mlp ? NetT::param_count : 0};  ///< Wᵀ of Dense layers, refreshed every step
+  static constexpr std::size_t scratch_floats = split_mlp ? 0 : 2 * NetT::max_width * chunk + extra;
+  static constexpr std::size_t wt_floats = SimdBackend<Be> && !split_mlp ? NetT::param_count : 0;
+  AlignedBuffer scratch{scratch_floats};
+  AlignedBuffer wt{wt_floats};  ///< Wᵀ of Dense layers, refreshed every step
   /// Parameters this worker updates: [0] first-layer weight rows it computed itself
   /// (split_first), [1] a slice of the others, which it first sums over the chunks.
   std::array<Range, 2> range{};
@@ -41,11 +43,17 @@ struct DataParallel<TrainerT, ThreadsT, ChunksT>::Worker {
   // node and of the whole third.
   static constexpr std::size_t h_n = split_mlp ? batch * first_out : 0, m_n = split_mlp ? batch * mid : 0,
                                o_n = split_mlp ? batch * out_n : 0;
+  static constexpr std::size_t target_floats = split_mlp ? 2 * batch * targets_per_sample : 0;
+  /// Every float this worker allocates (DataParallel::workspace_bytes).
+  static constexpr std::size_t floats = scratch_floats + wt_floats + h_n + if_needs_input<Act0>(h_n) + m_n +
+                                        if_needs_input<Act1>(m_n) + m_n + o_n + if_needs_input<Act2>(o_n) + o_n +
+                                        (split_mlp ? mid + out_n : 0) + (split_mlp ? mid * first_out : 0) +
+                                        (split_mlp ? out_n * mid : 0) + target_floats;
   AlignedBuffer h1{h_n}, z1{if_needs_input<Act0>(h_n)};  ///< only its row groups' columns
   AlignedBuffer h2{m_n}, z2{if_needs_input<Act1>(m_n)}, dz2{m_n};
   AlignedBuffer y3{o_n}, z3{if_needs_input<Act2>(o_n)}, dz3{o_n}, db{split_mlp ? mid + out_n : 0};
   AlignedBuffer wt2{split_mlp ? mid * first_out : 0}, wt3{split_mlp ? out_n * mid : 0};
-  std::unique_ptr<std::byte[]> targets{split_mlp ? new std::byte[batch * targets_per_sample * sizeof(std::uint64_t)] : nullptr};
+  AlignedBuffer targets{target_floats};  ///< split_mlp with step_rows: the batch's targets (8 bytes each)
   std::array<double, chunks> loss{};
 };
 
@@ -56,13 +64,13 @@ DataParallel<TrainerT, ThreadsT, ChunksT>::DataParallel(NetT& net, typename O::O
       opt_(opts),
       seed_(seed),
       threads_(threads),
-      chunk_grads_(split_mlp ? 0 : chunks * NetT::param_count),
+      chunk_grads_(chunk_grads_floats),
       grad_(NetT::param_count),
       state_(O::state_blocks * NetT::param_count),
-      acts_(split_mlp ? 0 : chunks * NetT::activation_count * chunk),
-      dout_(split_mlp ? 0 : chunks * out_n * chunk),
-      y_(split_mlp ? 0 : batch * out_n),
-      dz_first_(split_first && !split_mlp ? batch * first_out : 0) {
+      acts_(acts_floats),
+      dout_(dout_floats),
+      y_(y_floats),
+      dz_first_(dz_first_floats) {
   static_assert(ThreadsT::count <= chunks, "ctnn::DataParallel: more threads than chunks; raise Chunks<C>");
   if (threads_ == 0 || threads_ > chunks)
     detail::raise("ctnn::DataParallel: thread count " + std::to_string(threads_) + " outside [1, " +
