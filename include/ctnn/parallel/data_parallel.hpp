@@ -127,13 +127,8 @@ class DataParallel {
                 std::span<const Tt>(std::ranges::data(targets), std::ranges::size(targets)));
   }
 
-  /**
-   * @brief The first half of `step` (`LocalTrainer`): the workers' forward, loss and
-   * backward, the gradients reduced over the chunks into `gradient_block()`, nothing
-   * updated and no NaN check. Distributed training reduces the block across processes,
-   * then calls `apply_gradients`.
-   * @return the batch-mean loss (possibly non-finite).
-   */
+  /// The first half of `step` (`LocalTrainer`): the gradients reduced over the chunks into
+  /// `gradient_block()`, nothing updated, no NaN check; returns the loss (maybe non-finite).
   template <std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
   float compute_gradients(const X& inputs, const Y& targets) {
     using Tt = std::ranges::range_value_t<Y>;
@@ -145,11 +140,8 @@ class DataParallel {
   }
   /// The gradient block of the last `compute_gradients`, writable (the parameters' layout).
   std::span<float> gradient_block() noexcept { return grad_.span(); }
-  /**
-   * @brief The second half of `step`: raises `ctnn::Error` (parameters untouched) when `loss`
-   * or any gradient is NaN/Inf, else each worker applies the optimizer to its ranges as
-   * `step` does, and the step is counted.
-   */
+  /// The second half: raises `ctnn::Error` (parameters untouched) when `loss` or a gradient
+  /// is NaN/Inf, else each worker updates its ranges as `step` does, and the step counts.
   void apply_gradients(float loss);
 
   std::size_t threads() const noexcept { return threads_; }
@@ -160,12 +152,7 @@ class DataParallel {
    * the carried states) and each worker's (scratch, Wᵀ, the split MLP's copies). Not in it:
    * step_rows' gathered batch (allocated at its first call) and the threads' own bookkeeping.
    */
-  static constexpr std::size_t workspace_bytes(std::size_t threads) noexcept {
-    return (chunk_grads_floats + NetT::param_count + O::state_blocks * NetT::param_count + acts_floats + dout_floats +
-            y_floats + dz_first_floats + partial_floats + q2_floats + dz1_floats + 2 * NetT::carry_count * batch +
-            threads * Worker::floats) *
-           sizeof(float);
-  }
+  static constexpr std::size_t workspace_bytes(std::size_t threads) noexcept;
   std::size_t steps() const noexcept { return steps_; }
   /// Steps whose first-layer update had to wait for the whole step's NaN/Inf check (a split
   /// first layer whose gradient could not be proven finite in advance: a non-finite or very

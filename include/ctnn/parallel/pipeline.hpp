@@ -224,10 +224,9 @@ class PipelineTrainer {
   /// Every byte of the buffers the trainer allocates when built: gradients, optimizer state,
   /// and per stage its micro-batches' activations, input and loss gradients, scratch and Wᵀ
   /// (the channels between the stages and the threads' bookkeeping aside).
-  static constexpr std::size_t workspace_bytes = [] {
-    return (NetT::param_count * (1 + O::state_blocks) +
-            []<std::size_t... S>(std::index_sequence<S...>) { return (Stage<S>::floats + ...); }(std::make_index_sequence<P>{})) *
-           sizeof(float);
+  static constexpr std::size_t workspace_bytes = sizeof(float) * [] {
+    return NetT::param_count * (1 + O::state_blocks) +
+           []<std::size_t... S>(std::index_sequence<S...>) { return (Stage<S>::floats + ...); }(std::make_index_sequence<P>{});
   }();
 
  private:

@@ -410,12 +410,9 @@ CTNN_GLOBAL void CTNN_LAUNCH_BOUNDS((Layout<S, T>::block_threads))
                 float* __restrict__ row_loss, float* __restrict__ partials, unsigned* status) {
   using Lay = Layout<S, T>;
   constexpr std::size_t L = S::layers;
-  static_assert(M == Mode::infer || [] {
-    for (bool b : S::needs_input)
-      if (b) return false;
-    return true;
-  }(), "ctnn::cuda: the FP16/BF16 training kernel keeps only each layer's output, and an activation here needs its "
-       "input for the derivative (needs_input: GELU, SiLU, a Custom expression); train it with cuda::FP32");
+  static_assert(M == Mode::infer || S::outputs_suffice,
+                "ctnn::cuda: the FP16/BF16 training kernel keeps only each layer's output, and an activation here needs "
+                "its input for the derivative (needs_input: GELU, SiLU, a Custom expression); train with cuda::FP32");
   unsigned char* base = reinterpret_cast<unsigned char*>(dynamic_smem());
   const int all = int(threadIdx.x), group = all / threads, tid = all % threads, warp = tid / 32, lane = tid % 32;
   Smem<S, T> sm;

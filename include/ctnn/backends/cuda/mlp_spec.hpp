@@ -106,6 +106,13 @@ struct MlpSpec {
   static constexpr auto needs_input = []<std::size_t... l>(std::index_sequence<l...>) {
     return std::array<bool, layers>{activation<l>::needs_input...};
   }(std::make_index_sequence<layers>{});
+  /// Whether every derivative follows from the layer outputs alone (what the FP16/BF16
+  /// training kernel keeps).
+  static constexpr bool outputs_suffice = [] {
+    for (bool b : needs_input)
+      if (b) return false;
+    return true;
+  }();
   /// The widest layer output (padded): sizes the shared-memory activation buffers.
   static constexpr std::size_t max_width = [] {
     std::size_t m = 0;

@@ -58,6 +58,14 @@ struct DataParallel<TrainerT, ThreadsT, ChunksT>::Worker {
 };
 
 template <class TrainerT, class ThreadsT, class ChunksT>
+constexpr std::size_t DataParallel<TrainerT, ThreadsT, ChunksT>::workspace_bytes(std::size_t threads) noexcept {
+  return (chunk_grads_floats + NetT::param_count + O::state_blocks * NetT::param_count + acts_floats + dout_floats +
+          y_floats + dz_first_floats + partial_floats + q2_floats + dz1_floats + 2 * NetT::carry_count * batch +
+          threads * Worker::floats) *
+         sizeof(float);
+}
+
+template <class TrainerT, class ThreadsT, class ChunksT>
 DataParallel<TrainerT, ThreadsT, ChunksT>::DataParallel(NetT& net, typename O::Options opts, std::size_t threads,
                       std::uint64_t seed)
     : net_(net),
