@@ -10,7 +10,7 @@ ctnn reads and writes safetensors files with the names, shapes and layouts of an
 * ``ctnn_type(model, input_shape)`` returns the matching ``ctnn::Net<...>`` declaration.
 
 Supported modules: Linear, Conv2d, MaxPool2d, AvgPool2d, Flatten, ReLU, LeakyReLU, Tanh,
-Sigmoid, GELU (exact), Softmax (last), Identity, Dropout, LayerNorm, and for sequences the
+Sigmoid, SiLU, GELU (exact), Softmax (last), Identity, Dropout, LayerNorm, and for sequences the
 batch-first modules defined here: ``GRU``, ``LSTM`` (``nn.GRU`` / ``nn.LSTM`` that return
 their output sequence, or its last step, so they fit an ``nn.Sequential``) and
 ``CausalConv1d``; and ``Residual`` (``x + f(x)``, an ``nn.Sequential`` inside).
@@ -223,11 +223,11 @@ def _layers(model: nn.Module, input_shape):
             yield _PLAIN[type(m)], shape
         else:
             _fail(i, m, "no ctnn layer corresponds (supported: Linear, Conv2d, MaxPool2d, "
-                        "AvgPool2d, Flatten, ReLU, LeakyReLU, Tanh, Sigmoid, GELU, Softmax, "
+                        "AvgPool2d, Flatten, ReLU, LeakyReLU, Tanh, Sigmoid, SiLU, GELU, Softmax, "
                         "Identity, Dropout, LayerNorm, and ctnn_torch.GRU, LSTM, CausalConv1d, Residual)")
 
 
-_PLAIN = {nn.ReLU: "ctnn::ReLU", nn.Tanh: "ctnn::Tanh", nn.Sigmoid: "ctnn::Sigmoid",
+_PLAIN = {nn.ReLU: "ctnn::ReLU", nn.Tanh: "ctnn::Tanh", nn.Sigmoid: "ctnn::Sigmoid", nn.SiLU: "ctnn::SiLU",
           nn.Identity: "ctnn::Identity"}
 
 
@@ -272,7 +272,7 @@ def export(model: nn.Module, path: str, input_shape=None, metadata: dict | None 
 
 
 _SUPPORTED = (nn.Linear, nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.Flatten, nn.LeakyReLU, nn.GELU,
-              nn.Softmax, nn.Dropout, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.Identity, nn.LayerNorm, GRU, LSTM,
+              nn.Softmax, nn.Dropout, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.SiLU, nn.Identity, nn.LayerNorm, GRU, LSTM,
               CausalConv1d, Residual)
 
 

@@ -20,6 +20,8 @@ using LeNet = Net<Input<1, 28, 28>, Conv2D<6, 5, 1, 2>, ReLU, MaxPool2D<2>, Conv
                   Flatten, Dense<120>, ReLU, Dense<84>, ReLU, Dense<10>>;
 // Three input channels: the channels-last layouts of Conv2D and of the Flatten before a Dense.
 using Rgb = Net<Input<3, 8, 8>, Conv2D<4, 3, 1, 1>, Tanh, AvgPool2D<2>, Flatten, Dense<5>>;
+// Activations PyTorch names as modules of their own (nn.SiLU, nn.GELU, nn.Sigmoid).
+using Acts = Net<Input<12>, Dense<16>, SiLU, Dense<8>, GELU, Dense<6>, Sigmoid, Dense<3>>;
 
 namespace {
 
@@ -100,6 +102,7 @@ int main(int argc, char** argv) {
     if (which == "mlp") return run<Mlp>(cmd, argv + 3, argc - 3);
     if (which == "lenet") return run<LeNet>(cmd, argv + 3, argc - 3);
     if (which == "rgb") return run<Rgb>(cmd, argv + 3, argc - 3);
+    if (which == "acts") return run<Acts>(cmd, argv + 3, argc - 3);
   } catch (const Error& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;

@@ -39,7 +39,12 @@ def rgb():
     return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Tanh(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(64, 5))
 
 
-NETS = {"mlp": (mlp, (784,)), "lenet": (lenet, (1, 28, 28)), "rgb": (rgb, (3, 8, 8))}
+def acts():
+    return nn.Sequential(nn.Linear(12, 16), nn.SiLU(), nn.Linear(16, 8), nn.GELU(), nn.Linear(8, 6), nn.Sigmoid(),
+                         nn.Linear(6, 3))
+
+
+NETS = {"mlp": (mlp, (784,)), "lenet": (lenet, (1, 28, 28)), "rgb": (rgb, (3, 8, 8)), "acts": (acts, (12,))}
 
 
 def channels_last(x):
