@@ -11,25 +11,16 @@
 #include <vector>
 
 #include "alloc_counter.hpp"
+#include "simd_support.hpp"
 
 namespace {
 using namespace ctnn;
 
 // Every backend this build can run, the scalar one included.
-using Candidates = std::tuple<backend::scalar, backend::sse4, backend::avx2, backend::avx512, backend::neon>;
 template <class F>
 void for_each_runnable_backend(F f) {
-  std::apply(
-      [&](auto... b) {
-        (
-            [&] {
-              using Be = decltype(b);
-              if constexpr (std::is_same_v<Be, backend::scalar> || (SimdBackend<Be> && std::is_base_of_v<Be, backend::native>))
-                f(b);
-            }(),
-            ...);
-      },
-      Candidates{});
+  f(backend::scalar{});
+  ctnn_test::for_each_backend(f);
 }
 
 // A variant of this binary is built for x86-64-v4 (AVX-512 without VNNI and BF16) to test those

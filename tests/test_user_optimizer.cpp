@@ -70,4 +70,12 @@ TEST(UserOptimizer, DataParallelInTwoHalvesMatchesItsStep) {
   const float loss = b.compute_gradients(x, d.t[0]);
   EXPECT_THROW(b.apply_gradients(loss), Error);
   EXPECT_EQ(max_abs_diff(halves->params(), before), 0.0);
+  // A batch refused by compute_gradients (a label out of range) leaves the next step a
+  // whole step: it updates the weights.
+  auto bad = d.t[0];
+  bad[2] = 99;
+  EXPECT_THROW(b.compute_gradients(d.x[0], bad), Error);
+  b.step(d.x[1], d.t[1]);
+  EXPECT_GT(max_abs_diff(halves->params(), before), 0.0);
+  EXPECT_EQ(b.steps(), 11u);
 }

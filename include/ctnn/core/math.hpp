@@ -32,56 +32,20 @@ template <std::floating_point T>
 struct ops<T> {
   using scalar = T;
   CTNN_HOST_DEVICE static constexpr T select(bool c, T a, T b) noexcept { return c ? a : b; }
-  CTNN_HOST_DEVICE static T fma(T a, T b, T c) noexcept {
+// In CUDA device code the float forms are CUDA's `expf`, `tanhf`, ...; on the host, <cmath>.
 #if defined(__CUDA_ARCH__)
-    if constexpr (sizeof(T) == sizeof(float))
-      return ::fmaf(a, b, c);
-    else
-      return ::fma(a, b, c);
+#define CTNN_MATH_CALL(fn, ...)                                         \
+  if constexpr (sizeof(T) == sizeof(float)) return ::fn##f(__VA_ARGS__); \
+  else return ::fn(__VA_ARGS__)
 #else
-    return std::fma(a, b, c);
+#define CTNN_MATH_CALL(fn, ...) return std::fn(__VA_ARGS__)
 #endif
-  }
-  CTNN_HOST_DEVICE static T exp(T x) noexcept {
-#if defined(__CUDA_ARCH__)
-    if constexpr (sizeof(T) == sizeof(float))
-      return ::expf(x);
-    else
-      return ::exp(x);
-#else
-    return std::exp(x);
-#endif
-  }
-  CTNN_HOST_DEVICE static T erf(T x) noexcept {
-#if defined(__CUDA_ARCH__)
-    if constexpr (sizeof(T) == sizeof(float))
-      return ::erff(x);
-    else
-      return ::erf(x);
-#else
-    return std::erf(x);
-#endif
-  }
-  CTNN_HOST_DEVICE static T tanh(T x) noexcept {
-#if defined(__CUDA_ARCH__)
-    if constexpr (sizeof(T) == sizeof(float))
-      return ::tanhf(x);
-    else
-      return ::tanh(x);
-#else
-    return std::tanh(x);
-#endif
-  }
-  CTNN_HOST_DEVICE static T sqrt(T x) noexcept {
-#if defined(__CUDA_ARCH__)
-    if constexpr (sizeof(T) == sizeof(float))
-      return ::sqrtf(x);
-    else
-      return ::sqrt(x);
-#else
-    return std::sqrt(x);
-#endif
-  }
+  CTNN_HOST_DEVICE static T fma(T a, T b, T c) noexcept { CTNN_MATH_CALL(fma, a, b, c); }
+  CTNN_HOST_DEVICE static T exp(T x) noexcept { CTNN_MATH_CALL(exp, x); }
+  CTNN_HOST_DEVICE static T erf(T x) noexcept { CTNN_MATH_CALL(erf, x); }
+  CTNN_HOST_DEVICE static T tanh(T x) noexcept { CTNN_MATH_CALL(tanh, x); }
+  CTNN_HOST_DEVICE static T sqrt(T x) noexcept { CTNN_MATH_CALL(sqrt, x); }
+#undef CTNN_MATH_CALL
   CTNN_HOST_DEVICE static constexpr T abs(T x) noexcept { return x < T(0) ? -x : x; }
 };
 

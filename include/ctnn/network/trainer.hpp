@@ -124,7 +124,7 @@ class Trainer {
   /// Continues counting from `n` completed steps (the optimizer's count too): for resuming.
   void restore_steps(std::size_t n) noexcept {
     steps_ = n;
-    detail::restore_optimizer_steps(opt_, n);
+    opt_.restore_steps(n);
   }
   std::span<const float> gradients() const noexcept { return grads_.span(); }  ///< last step's gradients
 

@@ -43,7 +43,6 @@ concept Optimizer = requires(O o, const O& co, std::size_t n, std::span<float> p
                              std::span<float> st) {
   typename O::Options;
   { O::state_blocks } -> std::convertible_to<std::size_t>;
-  { o.step_rule() } -> std::copy_constructible;
   requires detail::is_step_rule_v<decltype(o.step_rule())>;
   { o.options() } -> std::same_as<typename O::Options&>;
   { co.steps() } -> std::convertible_to<std::size_t>;
@@ -78,13 +77,6 @@ constexpr void reject_options() noexcept {
                 "names the optimizer; its Options struct lists its options in order, e.g. optim::SGDOptions {.lr, "
                 ".momentum, .nesterov, .weight_decay}, Adam's {.lr, .beta1, .beta2, .eps, .weight_decay}");
 }
-
-/// Sets an optimizer's own step count (Adam's bias correction).
-template <class O>
-void restore_optimizer_steps(O& o, std::size_t n) noexcept {
-  o.restore_steps(n);
-}
-
 }  // namespace detail
 
 CTNN_END_NAMESPACE

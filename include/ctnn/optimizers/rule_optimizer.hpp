@@ -52,14 +52,11 @@ class RuleOptimizer {
   /// each the size of p, zero at the start.
   void update(std::span<float> p, std::span<const float> g, std::span<float> state) noexcept {
     const auto step = step_rule();
-    float* s0 = StateBlocks >= 1 ? state.data() : nullptr;
-    float* s1 = StateBlocks >= 2 ? state.data() + p.size() : nullptr;
-    if (step.states == 0)
-      ctnn::detail::update_lanes<0>(p.size(), p.data(), g.data(), nullptr, nullptr, step.rule);
-    else if (step.states == 1 || StateBlocks == 1)
-      ctnn::detail::update_lanes<(StateBlocks >= 1 ? 1 : 0)>(p.size(), p.data(), g.data(), s0, nullptr, step.rule);
-    else
-      ctnn::detail::update_lanes<StateBlocks>(p.size(), p.data(), g.data(), s0, s1, step.rule);
+    using ctnn::detail::update_lanes;
+    if (step.states == 0) return update_lanes<0>(p.size(), p.data(), g.data(), nullptr, nullptr, step.rule);
+    if constexpr (StateBlocks == 1) update_lanes<1>(p.size(), p.data(), g.data(), state.data(), nullptr, step.rule);
+    if constexpr (StateBlocks == 2)
+      update_lanes<2>(p.size(), p.data(), g.data(), state.data(), state.data() + p.size(), step.rule);
   }
 
   Options& options() noexcept { return opt_; }

@@ -132,11 +132,12 @@ class DataParallel {
   template <std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
   float compute_gradients(const X& inputs, const Y& targets) {
     using Tt = std::ranges::range_value_t<Y>;
-    gradients_only_ = true;
-    const float loss = step(std::span<const float>(std::ranges::data(inputs), std::ranges::size(inputs)),
-                            std::span<const Tt>(std::ranges::data(targets), std::ranges::size(targets)));
-    gradients_only_ = false;
-    return loss;
+    struct Only {  // reset however step returns: a refused batch must not leave later steps updating nothing
+      bool& flag;
+      ~Only() { flag = false; }
+    } only{gradients_only_ = true};
+    return step(std::span<const float>(std::ranges::data(inputs), std::ranges::size(inputs)),
+                std::span<const Tt>(std::ranges::data(targets), std::ranges::size(targets)));
   }
   /// The gradient block of the last `compute_gradients`, writable (the parameters' layout).
   std::span<float> gradient_block() noexcept { return grad_.span(); }
@@ -202,9 +203,9 @@ class DataParallel {
   /// Continues counting from `n` completed steps (every worker's optimizer too): for resuming.
   void restore_steps(std::size_t n) noexcept {
     steps_ = n;
-    detail::restore_optimizer_steps(opt_, n);
+    opt_.restore_steps(n);
     for (auto& w : workers_)
-      for (auto& o : w->opt) detail::restore_optimizer_steps(o, n);
+      for (auto& o : w->opt) o.restore_steps(n);
   }
   /// The outputs for the last batch (B·output_size values, in sample order); valid until
   /// the next step. Allocates nothing.

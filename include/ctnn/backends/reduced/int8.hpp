@@ -24,6 +24,7 @@
 #include <limits>
 #include <utility>
 
+#include "../../detail/finite.hpp"
 #include "../tags.hpp"
 #if CTNN_SIMD
 #include "../simd/arch.hpp"
@@ -86,6 +87,19 @@ struct Input {
   float scale = 1.0f;
   int zero = 0;
   bool finite = true;  ///< false: x held a NaN or an infinity, and the layer's outputs are NaN
+
+  /// Sets the scale and zero point for inputs in [lo, hi] (lo ≤ 0 ≤ hi); returns 1/scale.
+  float set_range(float lo, float hi) noexcept {
+    const float range = hi - lo;
+    scale = range > 0.0f ? range / static_cast<float>(input_max) : 1.0f;
+    const float inv = 1.0f / scale;
+    zero = static_cast<int>(std::clamp(std::nearbyint(-lo * inv), 0.0f, static_cast<float>(input_max)));
+    return inv;
+  }
+  /// One input's code, as a float in [0, input_max] (inv = 1/scale).
+  float code(float x, float inv) const noexcept {
+    return std::clamp(std::nearbyint(x * inv) + static_cast<float>(zero), 0.0f, static_cast<float>(input_max));
+  }
 };
 
 /// Quantizes x (asymmetric, [min(x, 0), max(x, 0)] onto [0, 127]); the same arithmetic on
@@ -97,17 +111,12 @@ void quantize(const float* x, Input<In>& in) noexcept {
   for (std::size_t i = 0; i < In; ++i) {
     lo = std::min(lo, x[i]);
     hi = std::max(hi, x[i]);
-    finite &= x[i] - x[i] == 0.0f;  // false for NaN and ±inf
+    finite &= ctnn::detail::is_finite(x[i]);
   }
   in.finite = finite;
   if (!finite) return;
-  const float range = hi - lo;
-  in.scale = range > 0.0f ? range / static_cast<float>(input_max) : 1.0f;
-  const float inv = 1.0f / in.scale;
-  in.zero = static_cast<int>(std::clamp(std::nearbyint(-lo * inv), 0.0f, static_cast<float>(input_max)));
-  const float z = static_cast<float>(in.zero);
-  for (std::size_t i = 0; i < In; ++i)
-    in.q[i] = static_cast<std::uint8_t>(std::clamp(std::nearbyint(x[i] * inv) + z, 0.0f, static_cast<float>(input_max)));
+  const float inv = in.set_range(lo, hi);
+  for (std::size_t i = 0; i < In; ++i) in.q[i] = static_cast<std::uint8_t>(in.code(x[i], inv));
 }
 
 /// The same quantization with the scalar backend's name (the reference).
@@ -147,16 +156,12 @@ void quantize(Be, const float* x, Input<In>& in) noexcept {
   }
   in.finite = probe_s == 0.0f;
   if (!in.finite) return;
-  const float range = hi_s - lo_s;
-  in.scale = range > 0.0f ? range / static_cast<float>(input_max) : 1.0f;
-  const float inv = 1.0f / in.scale;
-  in.zero = static_cast<int>(std::clamp(std::nearbyint(-lo_s * inv), 0.0f, static_cast<float>(input_max)));
+  const float inv = in.set_range(lo_s, hi_s);
   alignas(64) float r[(In + L - 1) / L * L];
   const V vinv(inv), vz(static_cast<float>(in.zero)), vmax(static_cast<float>(input_max)), vzero(0.0f);
   for (std::size_t k = 0; k < full; k += L)
     xsimd::min(xsimd::max(xsimd::nearbyint(V::load_unaligned(x + k) * vinv) + vz, vzero), vmax).store_aligned(r + k);
-  for (std::size_t k = full; k < In; ++k)
-    r[k] = std::clamp(std::nearbyint(x[k] * inv) + static_cast<float>(in.zero), 0.0f, static_cast<float>(input_max));
+  for (std::size_t k = full; k < In; ++k) r[k] = in.code(x[k], inv);
   for (std::size_t k = 0; k < In; ++k) in.q[k] = static_cast<std::uint8_t>(r[k]);
 }
 #endif
