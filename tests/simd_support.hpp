@@ -25,12 +25,12 @@ void for_each_backend(F f) {
   std::apply([&](auto... b) { (f(b), ...); }, Backends{});
 }
 
-double gamma(std::size_t k) {
+inline double gamma(std::size_t k) {
   const double u = std::ldexp(1.0, -24);
   return static_cast<double>(k) * u / (1.0 - static_cast<double>(k) * u);
 }
 
-std::vector<float> random(std::size_t n, std::uint64_t seed, float scale = 1.0f) {
+inline std::vector<float> random(std::size_t n, std::uint64_t seed, float scale = 1.0f) {
   Rng rng(seed);
   std::vector<float> v(n);
   for (auto& x : v) x = rng.uniform(scale);
