@@ -37,6 +37,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <span>
 #include <string>
@@ -193,6 +194,10 @@ class ParameterServer<NetT, L, O, Batch<B>, Be> {
     collect();
   }
 
+  /// Server: `f(optimizer, round)` runs before each round is applied (round counts from 0),
+  /// e.g. to set the learning rate from a schedule.
+  void on_round(std::function<void(O&, std::size_t)> f) { on_round_ = std::move(f); }
+
   Local& local() noexcept { return local_; }
   /// Rounds this server has applied (servers only).
   std::int64_t version() {
@@ -318,6 +323,8 @@ class ParameterServer<NetT, L, O, Batch<B>, Be> {
   /// Server: the optimizer on the shard with the mean of the round's `count` pushes.
   void apply(std::size_t count) {
     const std::size_t n = hi_ - lo_;
+    if (on_round_) on_round_(opt_, rounds_);
+    ++rounds_;
     const float inv = 1.0f / static_cast<float>(count);
     for (std::size_t k = 0; k < n; ++k) sum_[k] *= inv;
     MPI_Win_lock(MPI_LOCK_EXCLUSIVE, rank_, 0, win_);
@@ -356,6 +363,8 @@ class ParameterServer<NetT, L, O, Batch<B>, Be> {
   std::vector<float> state_, sum_;
   std::size_t pushes_ = 0;
   double waited_ = 0;
+  std::function<void(O&, std::size_t)> on_round_;
+  std::size_t rounds_ = 0;
   std::int64_t slowest_seen_ = -1;
 };
 
