@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev dataset-fashion-mnist
   python3-torch python3-numpy python3-venv python3-matplotlib clang-15 libfuzzer-15-dev
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
+  iproute2
 )
 missing=()
 for p in "${packages[@]}"; do

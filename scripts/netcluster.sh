@@ -60,6 +60,10 @@ if ! ip netns add "$prefix-hub" 2>"$work/err"; then
   echo "netcluster: this machine refuses network namespaces ($(cat "$work/err")); run as root where ip netns works" >&2
   exit 77
 fi
+# A machine that allows namespaces may still refuse a step of the set-up (a container
+# without some capability): that, too, is "cannot run here", not a failure of the program.
+trap 'echo "netcluster: this machine refused a step of the set-up (line $LINENO): cannot emulate the cluster here" >&2; exit 77' ERR
+ip netns exec "$prefix-hub" true
 ip -n "$prefix-hub" link add br0 type bridge
 ip -n "$prefix-hub" link set br0 up
 shaping=(none)
@@ -86,6 +90,7 @@ for i in $(seq 0 $((ranks - 1))); do
   if [ "${shaping[0]}" != none ]; then ip netns exec "$ns" tc qdisc add dev eth0 root "${shaping[@]}"; fi
   echo "10.77.0.$((i + 1)) slots=1" >>"$work/hosts"
 done
+trap - ERR
 echo "netcluster: $ranks ranks in namespaces $prefix-ns0..$((ranks - 1)), profile $profile (${shaping[*]})" >&2
 
 # One rank per namespace, over TCP on the bridge only; the ranks yield while they wait, so

@@ -44,6 +44,9 @@ class Environment {
     int ready = 0;
     MPI_Initialized(&ready);
     if (!ready) {
+      // Lets mpi::Collectives force Open MPI's all-reduce algorithms per communicator; with
+      // none forced, Open MPI decides as it otherwise does. The environment may override it.
+      setenv("OMPI_MCA_coll_tuned_use_dynamic_rules", "1", 0);
       MPI_Init(&argc, &argv);
       owner_ = true;
     }
