@@ -2,7 +2,8 @@
 //   mpirun -np 2 ./mpi_data_parallel
 // Each rank trains on its own shard of the training set with a local batch of 32 (global
 // batch 32 × ranks); one MPI_Allreduce per step keeps every rank's weights identical
-// (--overlap: one MPI_Iallreduce per 64 KiB bucket instead, each started during backward).
+// (--overlap: one MPI_Iallreduce per 64 KiB bucket instead, each started during backward;
+// --compression topk|local|powersgd1|2|4 to send less).
 // Rank 0 evaluates and prints the per-epoch lines and the result line:
 //   result test_accuracy=0.XXXX epoch_seconds=X.XXX infer_batch1_ns=XXXX
 #include <algorithm>
@@ -47,6 +48,15 @@ int run(const Options& o, const io::FashionMnist& data, const mpi::Environment& 
     if constexpr (mpi::detail::is_bucketed<Strategy>)
       std::printf("overlap: the exact all-reduce in %zu buckets of %zu KiB (MPI_Iallreduce)\n", trainer.buckets(),
                   Strategy::bucket_floats * sizeof(float) / 1024);
+    // What this rank puts into its collectives per step.
+    std::size_t bytes = (Mlp::param_count + 1) * sizeof(float);
+    if constexpr (mpi::detail::is_topk<Strategy>) bytes = (Strategy::kept(Mlp::param_count) + 1) * 8;
+    if constexpr (mpi::detail::is_local<Strategy>) bytes = Mlp::param_count * sizeof(float) / Strategy::period;
+    if constexpr (mpi::detail::is_powersgd<Strategy>) {
+      bytes = trainer.powersgd_floats_per_step() * sizeof(float);
+      std::printf("gradient compression: PowerSGD rank %zu with error feedback\n", Strategy::rank);
+    }
+    std::printf("bytes sent per rank and step: %zu\n", bytes);
   }
   // This rank's shard, shuffled with a generator of its own (rows count from the shard's start).
   data::Loader<local_batch, std::uint8_t> loader(
@@ -122,8 +132,9 @@ int main(int argc, char** argv) {
   add_common_options(app, o);
   std::string compression = "none";
   app.add_option("--compression", compression,
-                 "none (exact all-reduce), topk (1% of the gradient, error feedback) or local (average every 8 steps)")
-      ->check(CLI::IsMember({"none", "topk", "local"}))
+                 "none (exact all-reduce), topk (1% of the gradient, error feedback), local (average every 8 steps) or "
+                 "powersgd1, powersgd2, powersgd4 (rank-r PowerSGD, error feedback)")
+      ->check(CLI::IsMember({"none", "topk", "local", "powersgd1", "powersgd2", "powersgd4"}))
       ->capture_default_str();
   bool overlap = false;
   app.add_flag("--overlap", overlap,
@@ -142,6 +153,12 @@ int main(int argc, char** argv) {
                                                               : run<optim::SGD, mpi::TopK<10>>(o, data, env);
     if (compression == "local") return o.optimizer == "adam" ? run<optim::Adam, mpi::LocalSGD<8>>(o, data, env)
                                                                : run<optim::SGD, mpi::LocalSGD<8>>(o, data, env);
+    if (compression == "powersgd1") return o.optimizer == "adam" ? run<optim::Adam, mpi::PowerSGD<1>>(o, data, env)
+                                                                   : run<optim::SGD, mpi::PowerSGD<1>>(o, data, env);
+    if (compression == "powersgd2") return o.optimizer == "adam" ? run<optim::Adam, mpi::PowerSGD<2>>(o, data, env)
+                                                                   : run<optim::SGD, mpi::PowerSGD<2>>(o, data, env);
+    if (compression == "powersgd4") return o.optimizer == "adam" ? run<optim::Adam, mpi::PowerSGD<4>>(o, data, env)
+                                                                   : run<optim::SGD, mpi::PowerSGD<4>>(o, data, env);
     if (o.optimizer == "adam") return run<optim::Adam, mpi::Exact>(o, data, env);
     return run<optim::SGD, mpi::Exact>(o, data, env);
   } catch (const Error& e) {

@@ -5,7 +5,7 @@
 // step and one broadcast in all. Also: a NaN on one rank raises on every rank; the top-k
 // error-feedback invariant (exact in double); local SGD and top-k keep ranks identical;
 // bucketed all-reduce (MPI_Iallreduce per bucket, started during backward) trains the same
-// weights as the single all-reduce.
+// weights as the single all-reduce; PowerSGD recovers the gradient at full rank and learns.
 #include <mpi.h>
 
 #include <cmath>
@@ -288,6 +288,44 @@ void lion_equivalence(int rank, int size) {
   check_same_as_rank0(*net, rank, "lion");
 }
 
+// PowerSGD at rank 16: the global batch of 16 makes every weight gradient of rank ≤ 16, so
+// on the first step (Q the generic seeded draw) one power iteration recovers the mean
+// gradient of each compressed matrix (20×32, 32×24; the 24×5 layer goes exactly) and the
+// weights match one process. Later steps start from the last Q, which may span less, so
+// they approximate (error feedback carries the rest): the loss must still fall. Two
+// all-reduces a step, identical ranks, and a NaN on one rank raises everywhere with the
+// weights unchanged, after which training goes on.
+template <std::size_t Local>
+void powersgd(int rank, int size) {
+  const optim::SGDOptions opts{.lr = 0.05f, .momentum = 0.9f};
+  auto reference = std::make_unique<Mlp>(), net = std::make_unique<Mlp>();
+  reference->init(7);
+  net->init(7);
+  Trainer<Mlp, loss::SoftmaxCrossEntropy, optim::SGD, Batch<global_batch>> seq(*reference, opts);
+  mpi::DistributedTrainer<Mlp, loss::SoftmaxCrossEntropy, optim::SGD, Batch<Local>, default_backend, mpi::PowerSGD<16>> dist(
+      *net, opts);
+  CHECK(dist.powersgd_floats_per_step() == (20 + 32) * 16 + (32 + 24) * 16 + (32 + 24 + 24 * 5 + 5) + 1,
+        "PowerSGD floats per step: %zu", dist.powersgd_floats_per_step());
+  const auto [lo, hi] = mpi::shard(global_batch, rank, size);
+  const long before = g_allreduce;
+  float first = 0, last = 0;
+  for (int s = 0; s < 30; ++s) {
+    if (s == 10) check_nan_raises_everywhere(dist, *net, lo, hi, rank, size, "powersgd");
+    const auto d = step_data(s, lo, hi);
+    seq.step(d.x, d.t);
+    (s == 0 ? first : last) = dist.step(d.xl, d.tl);
+    if (s == 0) {
+      double diff = 0;
+      for (std::size_t k = 0; k < Mlp::param_count; ++k)
+        diff = std::max(diff, double(std::abs(net->params()[k] - reference->params()[k])));
+      CHECK(diff <= 1e-6, "PowerSGD<16>, first step: max |distributed - single process| = %g", diff);
+    }
+  }
+  CHECK(g_allreduce - before == 2 * 31, "PowerSGD all-reduces in 30 steps and a refused one: %ld", g_allreduce - before);
+  CHECK(last < 0.5f * first, "PowerSGD<16>: loss %g after 30 steps from %g", last, first);
+  check_same_as_rank0(*net, rank, "powersgd");
+}
+
 int main(int argc, char** argv) {
   mpi::Environment env(argc, argv);
   topk_invariant();
@@ -297,16 +335,19 @@ int main(int argc, char** argv) {
       equivalence<16>(env.rank(), env.size()), local_sgd<16>(env.rank()), topk_training<16>(env.rank());
       bucketed<16>(env.rank(), env.size());
       lion_equivalence<16>(env.rank(), env.size());
+      powersgd<16>(env.rank(), env.size());
       break;
     case 2:
       equivalence<8>(env.rank(), env.size()), local_sgd<8>(env.rank()), topk_training<8>(env.rank());
       bucketed<8>(env.rank(), env.size());
       lion_equivalence<8>(env.rank(), env.size());
+      powersgd<8>(env.rank(), env.size());
       break;
     case 4:
       equivalence<4>(env.rank(), env.size()), local_sgd<4>(env.rank()), topk_training<4>(env.rank());
       bucketed<4>(env.rank(), env.size());
       lion_equivalence<4>(env.rank(), env.size());
+      powersgd<4>(env.rank(), env.size());
       break;
     default:
       if (env.rank() == 0) std::fprintf(stderr, "run with 1, 2 or 4 ranks\n");

@@ -33,6 +33,7 @@
 #include "../../detail/raise.hpp"
 #include "../../network/local_trainer.hpp"
 #include "../../network/trainer.hpp"
+#include "powersgd.hpp"
 
 CTNN_BEGIN_NAMESPACE
 namespace mpi {
@@ -239,6 +240,7 @@ constexpr std::uint64_t strategy_code() noexcept {
   if constexpr (is_topk<S>) return 1;
   else if constexpr (is_local<S>) return 2;
   else if constexpr (is_bucketed<S>) return mix(4, S::bucket_floats);
+  else if constexpr (is_powersgd<S>) return mix(8, S::rank);
   else return 0;
 }
 
@@ -349,6 +351,13 @@ class DistributedTrainer<NetT, L, O, Batch<B>, Be, Strategy> {
         for (float& v : p) v *= inv;
       }
       return loss;
+    } else if constexpr (detail::is_powersgd<Strategy>) {
+      const float global_loss = powersgd_.reduce(g, loss, comm_, size_);
+      if (!ctnn::detail::is_finite(global_loss) || ctnn::detail::first_non_finite(g.data(), g.size()) != g.size())
+        powersgd_.rollback();  // apply_gradients raises: the residual and Q stay as they were
+      local_.apply_gradients(global_loss);
+      powersgd_.commit();
+      return global_loss;
     } else if constexpr (detail::is_topk<Strategy>) {
       Strategy::compress(g, residual_, pairs_, order_);
       pairs_.push_back({static_cast<std::uint32_t>(NetT::param_count), loss});  // the loss rides along
@@ -389,7 +398,13 @@ class DistributedTrainer<NetT, L, O, Batch<B>, Be, Strategy> {
   O& optimizer() noexcept { return local_.optimizer(); }
   /// Whether every rank holds the same parameters and optimizer state after each step
   /// (Exact, Bucketed), so one checkpoint serves all (`ctnn::mpi::save_checkpoint`).
-  static constexpr bool replicated = !detail::is_topk<Strategy> && !detail::is_local<Strategy>;
+  static constexpr bool replicated = !detail::is_topk<Strategy> && !detail::is_local<Strategy> && !detail::is_powersgd<Strategy>;
+  /// Floats this rank sends into its all-reduces per step (PowerSGD).
+  std::size_t powersgd_floats_per_step() const noexcept
+    requires detail::is_powersgd<Strategy>
+  {
+    return powersgd_.floats_per_step();
+  }
 
  private:
   using PairT = typename std::conditional_t<detail::is_topk<Strategy>, Strategy, TopK<1>>::Pair;
@@ -432,6 +447,10 @@ class DistributedTrainer<NetT, L, O, Batch<B>, Be, Strategy> {
   std::vector<PairT> pairs_, gathered_;
   std::vector<float> order_;  // magnitudes, reused
   std::vector<int> counts_, displs_;
+  struct NoState {};
+  [[no_unique_address]] std::conditional_t<detail::is_powersgd<Strategy>,
+                                           detail::PowerSgdState<detail::powersgd_rank<Strategy>, NetT>, NoState>
+      powersgd_;
 };
 
 /**
