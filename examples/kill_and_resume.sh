@@ -4,7 +4,9 @@
 # resumes with --resume, and requires the final fingerprint to equal A bit for bit.
 #   examples/kill_and_resume.sh EXE [options for EXE...]
 # LAUNCH, if set, runs EXE through a launcher (e.g. LAUNCH="mpirun -np 2"); the kill then
-# reaches every process of the run (all ranks), as a crash of the machine would.
+# reaches every process of the run (all ranks), as a crash of the machine would. With
+# KILL=one it reaches one rank only (the newest process of the run), as a crash of one node
+# would: the launcher must then end the other ranks within 30 s, with an error.
 set -euo pipefail
 exe=$1
 shift
@@ -25,7 +27,19 @@ until grep -q 'epoch  2/4' "$work/killed.txt"; do
   sleep 0.01
 done
 sleep 0.05  # into epoch 3 (its checkpoint is written before its line is printed)
-pkill -KILL -f -- "$work/run.ckpt" || true  # every process of this run (the launcher and all ranks)
+if [ "${KILL:-all}" = one ]; then
+  pkill -KILL -n -f -- "$work/run.ckpt" || true  # the newest process of this run: a rank, not the launcher
+  start=$(date +%s%N)
+  for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    pkill -KILL -f -- "$work/run.ckpt" || true
+    echo "FAIL: the other ranks were still running 30 s after one rank died" && cat "$work/killed.txt" && exit 1
+  fi
+  echo "one rank killed; the run ended $((($(date +%s%N) - start) / 1000000)) ms later with: $(grep -m1 -Eo 'exited on signal [0-9]+[^.]*' "$work/killed.txt" || echo '(no message)')"
+  grep -q 'exited on signal' "$work/killed.txt" || { echo "FAIL: no error names the killed rank"; cat "$work/killed.txt"; exit 1; }
+else
+  pkill -KILL -f -- "$work/run.ckpt" || true  # every process of this run (the launcher and all ranks)
+fi
 wait "$pid" && { echo "FAIL: the run was not killed"; exit 1; } || true
 if grep -q 'epoch  3/4' "$work/killed.txt"; then
   echo "FAIL: epoch 3 finished before the kill (epochs too short to test a kill inside one)"

@@ -23,6 +23,7 @@ namespace {
 using Mlp = Net<Input<784>, Dense<256>, ReLU, Dense<128>, ReLU, Dense<10>>;
 constexpr std::size_t local_batch = 32;
 using Clock = std::chrono::steady_clock;
+double target_accuracy = 0;  // --target-accuracy: stop at the first epoch that reaches it
 
 template <class Opt, class Strategy>
 int run(const Options& o, const io::FashionMnist& data, const mpi::Environment& env) {
@@ -65,7 +66,7 @@ int run(const Options& o, const io::FashionMnist& data, const mpi::Environment& 
       {.seed = o.seed ^ (0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(env.rank() + 1)), .prefetch = true});
   const auto schedule = lr_schedule(o, trainer.optimizer().options().lr, steps * static_cast<std::size_t>(o.epochs));
   double seconds = 0, test_acc = 0;
-  int first_epoch = 1;
+  int first_epoch = 1, epochs_run = 0;
   using Dt = decltype(trainer);
   if (!o.checkpoint.empty() && !Dt::replicated) {
     if (env.rank() == 0)
@@ -108,7 +109,19 @@ int run(const Options& o, const io::FashionMnist& data, const mpi::Environment& 
       std::printf("epoch %2d/%d  loss %.4f  test_acc %.4f  %.2f s\n", epoch, o.epochs, loss_sum / static_cast<double>(steps), test_acc, secs);
       std::fflush(stdout);
     }
+    epochs_run = epoch - first_epoch + 1;
+    if (target_accuracy > 0) {  // rank 0 decides for all
+      int reached = env.rank() == 0 && test_acc >= target_accuracy;
+      MPI_Bcast(&reached, 1, MPI_INT, 0, MPI_COMM_WORLD);
+      if (reached) {
+        if (env.rank() == 0)
+          std::printf("time_to_accuracy target=%.4f epochs=%d training_seconds=%.3f\n", target_accuracy, epoch, seconds);
+        break;
+      }
+    }
   }
+  if (target_accuracy > 0 && env.rank() == 0 && test_acc < target_accuracy)
+    std::printf("time_to_accuracy target=%.4f not reached in %d epochs (training_seconds=%.3f)\n", target_accuracy, o.epochs, seconds);
   if constexpr (mpi::detail::is_bucketed<Strategy>)
     if (env.rank() == 0)
       std::printf("buckets started before the first layer's gradients were final (last step): %zu of %zu\n",
@@ -118,7 +131,7 @@ int run(const Options& o, const io::FashionMnist& data, const mpi::Environment& 
       test_acc = accuracy<256>(*net, std::span<const float>(data.test.images), std::span<const std::uint8_t>(data.test.labels));
     std::printf("weights fingerprint %016llx\n", static_cast<unsigned long long>(weights_fingerprint(net->params())));
     std::printf("result test_accuracy=%.4f epoch_seconds=%.3f infer_batch1_ns=%.0f\n", test_acc,
-                seconds / std::max(1, o.epochs - first_epoch + 1), infer_batch1_ns(*net, data.test));
+                seconds / std::max(1, epochs_run), infer_batch1_ns(*net, data.test));
   }
   return 0;
 }
@@ -136,6 +149,9 @@ int main(int argc, char** argv) {
                  "powersgd1, powersgd2, powersgd4 (rank-r PowerSGD, error feedback)")
       ->check(CLI::IsMember({"none", "topk", "local", "powersgd1", "powersgd2", "powersgd4"}))
       ->capture_default_str();
+  app.add_option("--target-accuracy", target_accuracy,
+                 "Stop after the first epoch whose test accuracy reaches this, and print the training time to it")
+      ->check(CLI::Range(0.0, 1.0));
   bool overlap = false;
   app.add_flag("--overlap", overlap,
                "exact all-reduce in 64 KiB buckets (MPI_Iallreduce), each started as soon as backward has finished "

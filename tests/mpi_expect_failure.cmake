@@ -1,6 +1,6 @@
-# Runs EXE on RANKS ranks: mpirun must exit non-zero (within the test's timeout: no hang),
+# Runs EXE (with ARGS) on RANKS ranks: mpirun must exit non-zero (within the test's timeout: no hang),
 # and the output must report EXPECT at least COUNT times (e.g. once per rank).
-execute_process(COMMAND ${MPIEXEC} -n ${RANKS} --oversubscribe ${EXE} RESULT_VARIABLE rc OUTPUT_VARIABLE out
+execute_process(COMMAND ${MPIEXEC} -n ${RANKS} --oversubscribe ${EXE} ${ARGS} RESULT_VARIABLE rc OUTPUT_VARIABLE out
                 ERROR_VARIABLE err TIMEOUT 100)
 if(rc EQUAL 0)
   message(FATAL_ERROR "mpirun exited 0, but the run must fail\n${out}${err}")
