@@ -5,11 +5,11 @@
  * packed in the order the SIMD kernels read them.
  *
  * For latency-critical inference (a control loop, an audio callback): build it once
- * from a trained `Net`, then call `forward` per sample. Small dense nodes (a Dense and
- * the activations fused behind it, at most 1024 FMA instructions unrolled, e.g. up to
- * 64×64 on AVX-512) run `kernel::simd::dense_b1_packed` and hand their output to the
- * next one in registers; any other node (a wide Dense, convolution, pooling, softmax,
- * ...) runs its usual kernel on a stack buffer with the canonical weights.
+ * from a trained `Net`, then call `forward` per sample. Every node runs its fused kernel
+ * on a stack buffer with the canonical weights, as `Net::forward` does. With `use_packed`
+ * (off: it measured slower), small dense nodes (a Dense and the activations fused behind it,
+ * at most 1024 FMA instructions unrolled, e.g. up to 64×64 on AVX-512) would instead run
+ * `kernel::simd::dense_b1_packed` and hand their output to the next one in registers.
  * The snapshot does not follow later changes to the `Net`: call `load` again.
  *
  * Memory: the canonical parameters plus the packed dense weights (padded to 4 inputs
@@ -40,6 +40,13 @@ class Predictor {
   using Plan = FusionPlan<NetT>;
   static constexpr bool simd = SimdBackend<Be>;
 
+  /// The packed batch-1 kernel (`backends/simd/gemv_packed.hpp`) measured slower than the
+  /// canonical fused kernels that `Net::forward` runs: W1 (16-64-64-16 tanh) took 142 ns
+  /// against 134 on AVX-512 and 228 against 205 on AVX2 (`ctnn_bench`, `W1/forward_b1/ctnn`
+  /// against `ctnn_net`). It is therefore off on every ISA, so that a `Predictor` is never
+  /// slower than `Net::forward`; this switch turns it back on where it pays.
+  static constexpr bool use_packed = false;
+
   template <std::size_t N>
   static constexpr bool packed_node = [] {
     if constexpr (!simd) {
@@ -54,7 +61,7 @@ class Predictor {
       // Wide layers stream their weights from L2 either way and the canonical kernel's
       // row streams measured faster there (784-256-128-10: 6.5 µs against 7.9 µs packed).
       using Lay = typename NetT::template layer<Plan::first[N]>;
-      return kernel::simd::PackedDense<Be, Lay::in, Lay::out>::fits;
+      return use_packed && kernel::simd::PackedDense<Be, Lay::in, Lay::out>::fits;
     }
 #endif
   }();
@@ -109,9 +116,8 @@ class Predictor {
 #endif
   }
 
-  /// Inference of one sample into y. Kept out of line: inlined into a caller's loop, the
-  /// activation constants get hoisted into registers the kernel needs (W1 measured 94 ns against 91 ns).
-  [[gnu::noinline]] void forward(std::span<const float, input_size> x, std::span<float, output_size> y) const noexcept {
+  /// Inference of one sample into y.
+  void forward(std::span<const float, input_size> x, std::span<float, output_size> y) const noexcept {
 #if CTNN_SIMD
     if constexpr (simd) {
       alignas(alignment) float buf[2][padded(NetT::max_width)];
