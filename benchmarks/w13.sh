@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# W13: time to accuracy on the emulated network. The Fashion-MNIST MLP on 4 ranks of
-# scripts/netcluster.sh (profile 1g-200us: 1 Gbit/s, 200 us) trains until its test accuracy
-# reaches 0.88: the exact all-reduce against top-k, PowerSGD, local SGD and the parameter
-# server with staleness 4, each with Adam at a constant learning rate. Prints one row per
-# method (bytes a rank sends per step, epochs, training seconds, speed-up over exact).
+# W13: time to accuracy on the emulated network. The Fashion-MNIST MLP, then the CNN, on 4
+# ranks of scripts/netcluster.sh (profile 1g-200us: 1 Gbit/s, 200 us) train until their
+# test accuracy reaches 0.88: the exact all-reduce against top-k, PowerSGD, local SGD and
+# (the MLP) the parameter server with staleness 4, each with Adam at a constant learning
+# rate. Prints one table per network, a row per method (bytes a rank sends per step,
+# epochs, training seconds, speed-up over exact).
 #   bash benchmarks/w13.sh            # after the build (BUILD=build by default)
-# TARGET, EPOCHS (the most to try) and PROFILE override the defaults. Where the kernel has no
+# TARGET, EPOCHS (the most to try), PROFILE and MODELS ("mlp cnn") override the defaults. Where the kernel has no
 # netem the links are shaped in rate only, and the table says so. Exit 77 where the machine
 # cannot run the emulated cluster at all.
 set -euo pipefail
@@ -34,34 +35,39 @@ run() {  # name, then the program and its options
   shift
   "${cluster[@]}" -- "$@" "${common[@]}" >"$work/$name.txt" 2>&1 || true
 }
-run exact "$build/examples/mpi_data_parallel" --compression none
-run topk "$build/examples/mpi_data_parallel" --compression topk
-for r in 1 2 4; do run "powersgd$r" "$build/examples/mpi_data_parallel" --compression "powersgd$r"; done
-run local "$build/examples/mpi_data_parallel" --compression local
-run ssp4 "$build/examples/mpi_parameter_server" --staleness 4
-
 seconds() { grep -Eo 'time_to_accuracy target=[0-9.]+ epochs=[0-9]+ training_seconds=[0-9.]+' "$work/$1.txt" | grep -Eo '[0-9.]+$' || true; }
 epochs_of() { grep -Eo 'time_to_accuracy target=[0-9.]+ epochs=[0-9]+' "$work/$1.txt" | grep -Eo '[0-9]+$' || true; }
 bytes() { grep -Eo 'bytes sent per rank and step: [0-9]+' "$work/$1.txt" | grep -Eo '[0-9]+$' || echo "-"; }
-base=$(seconds exact)
-echo "W13: Fashion-MNIST MLP to test accuracy $target on 4 ranks, $note"
-printf "%-24s %14s %7s %10s %9s\n" method bytes/step epochs seconds speed-up
-best=0 best_name=""
-for m in exact topk powersgd1 powersgd2 powersgd4 local ssp4; do
-  s=$(seconds "$m") e=$(epochs_of "$m")
-  label=$m
-  [ "$m" = ssp4 ] && label="ssp4 (1 server, 3 workers)"
-  b=$(bytes "$m")
-  [ "$m" = ssp4 ] && b="$((235146 * 8))"  # a push and a pull of every parameter
-  if [ -z "$s" ]; then
-    printf "%-24s %14s %7s %10s %9s\n" "$label" "$b" "-" "not reached" "-"
-    continue
+
+for model in ${MODELS:-mlp cnn}; do
+  methods=(exact topk powersgd1 powersgd2 powersgd4 local)
+  for m in "${methods[@]}"; do
+    c=$m
+    [ "$m" = exact ] && c=none
+    run "$model-$m" "$build/examples/mpi_data_parallel" --model "$model" --compression "$c"
+  done
+  if [ "$model" = mlp ]; then
+    methods+=(ssp4)
+    run mlp-ssp4 "$build/examples/mpi_parameter_server" --staleness 4
   fi
-  up=$(awk -v a="${base:-0}" -v b="$s" 'BEGIN { if (a > 0) printf "%.2fx", a / b; else print "-" }')
-  printf "%-24s %14s %7s %10.1f %9s\n" "$label" "$b" "$e" "$s" "$up"
-  if [ "$m" != exact ] && [ -n "$base" ]; then
-    better=$(awk -v a="$base" -v b="$s" -v c="$best" 'BEGIN { print (a / b > c) ? a / b : 0 }')
-    if [ "$better" != 0 ]; then best=$better best_name=$label; fi
-  fi
+  base=$(seconds "$model-exact")
+  echo "W13: Fashion-MNIST $model to test accuracy $target on 4 ranks, $note"
+  printf "%-26s %14s %7s %12s %9s\n" method bytes/step epochs seconds speed-up
+  best=0 best_name=""
+  for m in "${methods[@]}"; do
+    s=$(seconds "$model-$m") e=$(epochs_of "$model-$m") b=$(bytes "$model-$m") label=$m
+    if [ "$m" = ssp4 ]; then label="ssp4 (1 server, 3 workers)" b=$((235146 * 8)); fi  # a push and a pull
+    if [ -z "$s" ]; then
+      printf "%-26s %14s %7s %12s %9s\n" "$label" "$b" "-" "not reached" "-"
+      continue
+    fi
+    up=$(awk -v a="${base:-0}" -v b="$s" 'BEGIN { if (a > 0) printf "%.2fx", a / b; else print "-" }')
+    printf "%-26s %14s %7s %12.1f %9s\n" "$label" "$b" "$e" "$s" "$up"
+    if [ "$m" != exact ] && [ -n "$base" ]; then
+      better=$(awk -v a="$base" -v b="$s" -v c="$best" 'BEGIN { print (a / b > c) ? a / b : 0 }')
+      if [ "$better" != 0 ]; then best=$better best_name=$label; fi
+    fi
+  done
+  [ -n "$best_name" ] && awk -v b="$best" -v n="$best_name" 'BEGIN { printf "best: %s, %.2fx the exact all-reduce (target 2x)\n", n, b }'
+  echo
 done
-[ -n "$best_name" ] && awk -v b="$best" -v n="$best_name" 'BEGIN { printf "best: %s, %.2fx the exact all-reduce (target 2x)\n", n, b }'
