@@ -36,21 +36,21 @@ inline int cvar_index(const char* name) {
   int index = -1;
   return MPI_T_cvar_get_index(name, &index) == MPI_SUCCESS ? index : -1;
 }
-inline bool cvar_read(int index, int& value) {
+/// Runs `op(handle)` (MPI_T_cvar_read or _write with its value bound) on variable `index`.
+template <class Op>
+bool with_cvar(int index, Op op) {
   MPI_T_cvar_handle h;
   int count = 0;
   if (index < 0 || MPI_T_cvar_handle_alloc(index, nullptr, &h, &count) != MPI_SUCCESS) return false;
-  const bool ok = MPI_T_cvar_read(h, &value) == MPI_SUCCESS;
+  const bool ok = op(h) == MPI_SUCCESS;
   MPI_T_cvar_handle_free(&h);
   return ok;
 }
+inline bool cvar_read(int index, int& value) {
+  return with_cvar(index, [&](MPI_T_cvar_handle h) { return MPI_T_cvar_read(h, &value); });
+}
 inline bool cvar_write(int index, int value) {
-  MPI_T_cvar_handle h;
-  int count = 0;
-  if (index < 0 || MPI_T_cvar_handle_alloc(index, nullptr, &h, &count) != MPI_SUCCESS) return false;
-  const bool ok = MPI_T_cvar_write(h, &value) == MPI_SUCCESS;
-  MPI_T_cvar_handle_free(&h);
-  return ok;
+  return with_cvar(index, [&](MPI_T_cvar_handle h) { return MPI_T_cvar_write(h, &value); });
 }
 }  // namespace detail
 
@@ -130,7 +130,9 @@ class Collectives {
       for (std::size_t k = 0; k < a.size(); ++k) a[k] += b[k];
       t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
-    m.gamma = median(t) / double(a.size() * sizeof(float)) + (a[7] == 0 ? 1e-30 : 0);  // a[7] keeps the loop
+    volatile float keep = a[7];  // the sums are used: the loop stays
+    (void)keep;
+    m.gamma = median(t) / double(a.size() * sizeof(float));
     double v[3] = {m.alpha, m.beta, m.gamma};
     MPI_Bcast(v, 3, MPI_DOUBLE, 0, comm_);
     set_model({v[0], v[1], v[2]});

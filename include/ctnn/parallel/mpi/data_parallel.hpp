@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "../../detail/finite.hpp"
 #include "../../detail/raise.hpp"
 #include "../../network/local_trainer.hpp"
 #include "../../network/trainer.hpp"

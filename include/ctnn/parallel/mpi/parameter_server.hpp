@@ -158,15 +158,14 @@ class ParameterServer<NetT, L, O, Batch<B>, Be> {
     if (!is_server()) ctnn::detail::raise("ctnn::mpi::ParameterServer::serve: rank " + std::to_string(rank_) + " is a worker");
     const std::size_t n = hi_ - lo_;
     std::vector<std::int64_t> c(counter_count());
-    std::vector<char> in_round(static_cast<std::size_t>(W()), 0);
     std::size_t count = 0;  // pushes in the current round
     for (;;) {
       read(rank_, 0, c.data(), counter_count());
       const int active = active_workers(c);
       bool progressed = false;
-      if (!so_.staleness.bounded() || so_.staleness.steps > 0) {
+      if (so_.staleness.steps > 0) {  // bounded or not
         for (int w = 0; w < W(); ++w)
-          if (c[pushed_at(w)] > c[consumed_at(w)]) {  // arrival order
+          if (pending(c, w)) {  // arrival order
             consume(w, n, count == 0);
             ++count, progressed = true;
             if (count >= static_cast<std::size_t>(std::max(active, 1))) apply(count), count = 0;
@@ -174,20 +173,19 @@ class ParameterServer<NetT, L, O, Batch<B>, Be> {
       } else {  // synchronous: one push of every active worker, added in worker order
         bool any = false, missing = false;
         for (int w = 0; w < W(); ++w) {
-          const bool pending = c[pushed_at(w)] > c[consumed_at(w)];
-          any = any || pending;
-          missing = missing || (!pending && !c[done_at(w)]);
+          any = any || pending(c, w);
+          missing = missing || (!pending(c, w) && !c[done_at(w)]);
         }
         if (any && !missing) {
           for (int w = 0; w < W(); ++w)
-            if (c[pushed_at(w)] > c[consumed_at(w)]) consume(w, n, count == 0), ++count;
+            if (pending(c, w)) consume(w, n, count == 0), ++count;
           apply(count), count = 0, progressed = true;
         }
       }
       if (progressed) continue;
-      bool pending = false;
-      for (int w = 0; w < W(); ++w) pending = pending || c[pushed_at(w)] > c[consumed_at(w)];
-      if (active == 0 && !pending) break;
+      bool left = false;
+      for (int w = 0; w < W(); ++w) left = left || pending(c, w);
+      if (active == 0 && !left) break;
       nap();
     }
     if (count > 0) apply(count);  // a partial last round
@@ -199,12 +197,6 @@ class ParameterServer<NetT, L, O, Batch<B>, Be> {
   void on_round(std::function<void(O&, std::size_t)> f) { on_round_ = std::move(f); }
 
   Local& local() noexcept { return local_; }
-  /// Rounds this server has applied (servers only).
-  std::int64_t version() {
-    std::int64_t v = 0;
-    read(rank_, 0, &v, 1);
-    return v;
-  }
   std::size_t pushes() const noexcept { return pushes_; }
   /// Time this worker spent waiting for the staleness bound.
   double waited_seconds() const noexcept { return waited_; }
@@ -226,16 +218,14 @@ class ParameterServer<NetT, L, O, Batch<B>, Be> {
   std::size_t consumed_at(int w) const noexcept { return 1 + static_cast<std::size_t>(W() + w); }
   std::size_t done_at(int w) const noexcept { return 1 + static_cast<std::size_t>(2 * W() + w); }
   std::size_t params_byte() const noexcept { return (counter_count() * sizeof(std::int64_t) + 63) / 64 * 64; }
-  std::size_t slot_byte(int w) const noexcept {
-    return params_byte() + (1 + static_cast<std::size_t>(w)) * (hi_ - lo_) * sizeof(float);
-  }
+  /// Where worker w's slot starts in server s's window.
   std::size_t slot_byte(int w, int s) const noexcept {
     const auto [lo, hi] = shard_of(s);
     return params_byte() + (1 + static_cast<std::size_t>(w)) * (hi - lo) * sizeof(float);
   }
   std::int64_t* counters() noexcept { return static_cast<std::int64_t*>(base_); }
   float* shard() noexcept { return reinterpret_cast<float*>(static_cast<char*>(base_) + params_byte()); }
-  float* slot(int w) noexcept { return reinterpret_cast<float*>(static_cast<char*>(base_) + slot_byte(w)); }
+  float* slot(int w) noexcept { return reinterpret_cast<float*>(static_cast<char*>(base_) + slot_byte(w, rank_)); }
 
   void nap() const { std::this_thread::sleep_for(std::chrono::microseconds(so_.poll_microseconds)); }
 
@@ -257,6 +247,8 @@ class ParameterServer<NetT, L, O, Batch<B>, Be> {
       if (c[done_at(w)] == 0) slowest = std::min(slowest, c[pushed_at(w)]);
     return slowest;
   }
+  /// Whether worker w has a push the server has not consumed yet.
+  bool pending(const std::vector<std::int64_t>& c, int w) const noexcept { return c[pushed_at(w)] > c[consumed_at(w)]; }
   int active_workers(const std::vector<std::int64_t>& c) const noexcept {
     int a = 0;
     for (int w = 0; w < W(); ++w) a += c[done_at(w)] == 0;

@@ -29,7 +29,6 @@
 #include <vector>
 
 #include "../../core/rng.hpp"
-#include "../../detail/finite.hpp"
 
 CTNN_BEGIN_NAMESPACE
 namespace mpi {
@@ -78,15 +77,16 @@ std::vector<LowRankMatrix> low_rank_matrices(std::size_t r) {
 template <std::size_t R, class NetT>
 class PowerSgdState {
  public:
-  PowerSgdState() : mats_(low_rank_matrices<NetT>(R)), covered_(NetT::param_count, 0) {
+  PowerSgdState() : mats_(low_rank_matrices<NetT>(R)) {
+    std::vector<unsigned char> covered(NetT::param_count, 0);
     std::size_t p = 0, q = 0;
     Rng rng(0x5057455253474400ULL);  // the same Q on every rank
     for (const auto& m : mats_) {
       p += m.rows * R, q += m.cols * R;
-      for (std::size_t i = 0; i < m.rows * m.cols; ++i) covered_[m.offset + i] = 1;
+      for (std::size_t i = 0; i < m.rows * m.cols; ++i) covered[m.offset + i] = 1;
     }
     for (std::size_t k = 0; k < NetT::param_count; ++k)
-      if (!covered_[k]) exact_.push_back(k);
+      if (!covered[k]) exact_.push_back(k);
     q_.resize(q);
     for (float& v : q_) v = rng.uniform(1.0f);
     p_.resize(p);
@@ -103,8 +103,8 @@ class PowerSgdState {
   float reduce(std::span<float> g, float loss, MPI_Comm comm, int size) {
     const float inv = 1.0f / static_cast<float>(size);
     q_before_ = q_;  // kept until the update went through (`rollback`)
-    for (std::size_t k = 0; k < g.size(); ++k)
-      if (covered_[k]) g[k] += residual_[k];  // M = gradient + residual
+    for (const auto& m : mats_)  // M = gradient + residual
+      for (std::size_t k = m.offset; k < m.offset + m.rows * m.cols; ++k) g[k] += residual_[k];
     std::size_t po = 0, qo = 0;
     for (const auto& m : mats_) {  // P = M·Q
       const float* M = g.data() + m.offset;
@@ -178,7 +178,6 @@ class PowerSgdState {
 
  private:
   std::vector<LowRankMatrix> mats_;
-  std::vector<unsigned char> covered_;
   std::vector<std::size_t> exact_;
   std::vector<float> p_, q_, q_before_, residual_, next_, first_;
 };
