@@ -2,6 +2,8 @@
 // (uneven shares included), agreement with the single-threaded Trainer on the whole batch,
 // the run-time thread count and dropout masks independent of the thread count.
 // (Bad input, overflow and step_rows: test_data_parallel_errors.cpp.)
+#include <string_view>
+
 #include "data_parallel_common.hpp"
 
 TEST(DataParallelThreads, BitIdenticalForEveryThreadCount) {
@@ -40,8 +42,9 @@ TEST(DataParallelThreads, MatchesSingleThreadedTrainerOnTheWholeBatch) {
 // 0/192/0/8 rows, the boundaries on 64-float weight rows; 7 inputs: one short group).
 // Threads 1..4 must agree bit for bit, and the gradient and weights must match Trainer's.
 template <class N>
-void wide_first_layer_case(const char* name) {
+void wide_first_layer_case(const char* name, std::string_view strategy) {
   using T = Trainer<N, loss::SoftmaxCrossEntropy, optim::Adam, Batch<B>>;
+  EXPECT_EQ(std::string_view(DataParallel<T, Threads<0>, Chunks<4>>::strategy()), strategy) << name;
   const Data d(B, N::input_size, int(N::output_size));
   const optim::Adam::Options adam{.lr = 1e-2f};
   auto train = [&](std::size_t threads, std::vector<float>* grads) {
@@ -74,13 +77,21 @@ void wide_first_layer_case(const char* name) {
 }
 
 TEST(DataParallelThreads, WideFirstLayerSplitByRowPanels) {
-  wide_first_layer_case<Net<Input<300>, Dense<40>, ReLU, Dense<10>>>("300x40");
-  wide_first_layer_case<Net<Input<200>, Dense<33>, Tanh, Dense<17>, Sigmoid, Dense<3>>>("200x33");
-  wide_first_layer_case<Net<Input<7>, Dense<17>, GELU, Dense<5>>>("7x17");
-  wide_first_layer_case<Net<Input<50>, Dense<6>>>("50x6, one node");
-  // Three nodes: split by the weights of the first two (33 hidden rows in groups of
-  // 16/0/16/1), activations whose derivative needs the pre-activation, and one after the last.
-  wide_first_layer_case<Net<Input<7>, Dense<33>, GELU, Dense<9>, GELU, Dense<4>, Tanh>>("7x33x9, GELU");
+  wide_first_layer_case<Net<Input<300>, Dense<40>, ReLU, Dense<10>>>("300x40", "first-layer rows");
+  wide_first_layer_case<Net<Input<200>, Dense<33>, Tanh, Dense<17>, Sigmoid, Dense<3>>>("200x33", "weights");
+  wide_first_layer_case<Net<Input<7>, Dense<17>, GELU, Dense<5>>>("7x17", "first-layer rows");
+  wide_first_layer_case<Net<Input<50>, Dense<6>>>("50x6, one node", "first-layer rows");
+  // Runs of Dense nodes split by the weights of the first two (33 hidden rows in groups of
+  // 16/0/16/1), activations whose derivative needs the pre-activation, and one after the
+  // last; then tails of two and three nodes (the gradient between tail nodes in two buffers
+  // taken in turn), and a tail too costly to copy on every worker.
+  wide_first_layer_case<Net<Input<7>, Dense<33>, GELU, Dense<9>, GELU, Dense<4>, Tanh>>("7x33x9, GELU", "weights");
+  wide_first_layer_case<Net<Input<60>, Dense<40>, ReLU, Dense<24>, GELU, Dense<9>, Tanh, Dense<4>>>("60x40x24x9x4",
+                                                                                                      "weights");
+  wide_first_layer_case<Net<Input<90>, Dense<48>, Sigmoid, Dense<40>, ReLU, Dense<8>, GELU, Dense<6>, SiLU, Dense<3>>>(
+      "90x48x40x8x6x3", "weights");
+  wide_first_layer_case<Net<Input<16>, Dense<8>, ReLU, Dense<8>, ReLU, Dense<40>, ReLU, Dense<3>>>(
+      "16x8x8x40x3, costly tail", "first-layer rows");
 }
 
 TEST(DataParallelThreads, CompileTimeThreadCountAndLoss) {
@@ -152,3 +163,10 @@ TEST(DataParallelThreads, DropoutMasksDoNotDependOnTheThreadCount) {
   EXPECT_EQ(train(1), train(3));
 }
 
+
+TEST(DataParallelThreads, StrategyFollowsTheFusionPlan) {
+  using Tanh20 = Net<Input<20>, Tanh, Dense<16>, ReLU, Dense<5>>;  // no Dense first: chunks
+  using T = Trainer<Tanh20, loss::SoftmaxCrossEntropy, optim::SGD, Batch<B>>;
+  EXPECT_EQ(std::string_view(DataParallel<T, Threads<2>>::strategy()), "chunks");
+  EXPECT_EQ(std::string_view(DataParallel<SgdTrainer, Threads<2>>::strategy()), "weights");  // 20-32-24-5
+}

@@ -8,6 +8,7 @@
 #include <ctnn/parallel/pipeline.hpp>
 #include <new>
 #include <numeric>
+#include <string_view>
 
 #include "alloc_counter.hpp"
 
@@ -207,6 +208,7 @@ TEST(NoHeap, DataParallelAndPipelineWorkspaceBytesAreWhatTheyAllocate) {
   auto chunked = std::make_unique<Net<Input<20>, LayerNorm, Dense<33>, Tanh, Dense<5>>>();
   auto rows = std::make_unique<Net<Input<300>, Dense<40>, ReLU, Dense<10>>>();
   auto mlp = std::make_unique<Net<Input<70>, Dense<48>, GELU, Dense<24>, ReLU, Dense<5>>>();
+  auto deep = std::make_unique<Net<Input<90>, Dense<48>, Sigmoid, Dense<40>, ReLU, Dense<8>, GELU, Dense<6>, SiLU, Dense<3>>>();
   for (std::size_t threads : {1, 2, 3}) {
     using C = DataParallel<Trainer<std::remove_reference_t<decltype(*chunked)>, loss::SoftmaxCrossEntropy, optim::Adam, Batch<24>>,
                            Threads<0>, Chunks<4>>;
@@ -218,6 +220,10 @@ TEST(NoHeap, DataParallelAndPipelineWorkspaceBytesAreWhatTheyAllocate) {
     buffers_are_workspace<R>(*rows, R::workspace_bytes(threads), "row split", threads);
     buffers_are_workspace<M>(*mlp, M::workspace_bytes(threads), "weight split", threads);
     EXPECT_GT(M::workspace_bytes(threads + 1), M::workspace_bytes(threads));  // each worker adds its own
+    using D = DataParallel<Trainer<std::remove_reference_t<decltype(*deep)>, loss::SoftmaxCrossEntropy, optim::SGD, Batch<24>>,
+                           Threads<0>, Chunks<4>>;
+    static_assert(std::string_view(D::strategy()) == "weights");
+    buffers_are_workspace<D>(*deep, D::workspace_bytes(threads), "weight split, a tail of three nodes", threads);
   }
   using Plan = partition<std::remove_reference_t<decltype(*mlp)>, Devices<CpuCore<0>, CpuCore<1>>, Batch<6>>;
   using Pipe = PipelineTrainer<Plan, loss::SoftmaxCrossEntropy, optim::Adam, 4>;

@@ -13,10 +13,11 @@
  * - `first_layer.hpp`: on a SIMD backend a first Dense layer is split by its input rows
  *   instead (row groups and weight-gradient panels fixed at compile time, the optimizer's
  *   rule fused into the product's epilogue), so its weights never cross cores;
- * - `mlp_split.hpp`: a network of exactly three Dense nodes is split by its weights alone.
- * `workers.hpp` holds the per-thread state and the constructor; `traits.hpp` the tags and
- * the compile-time choice of path. This file is the class: its interface, the tiling
- * constants and the members. Details and figures: docs/parallelism.md.
+ * - `weight_split.hpp`: a run of Dense nodes with a cheap tail is split by its weights alone.
+ * `tiling.hpp` holds each split's arithmetic as one constexpr type read off the fusion
+ * plan, `workers.hpp` the per-thread state and the constructor, `traits.hpp` the tags. This
+ * file is the class: its interface, the choice of strategy and the members. Details and
+ * figures: docs/parallelism.md.
  */
 #include <algorithm>
 #include <array>
@@ -42,6 +43,7 @@
 #include "../detail/finite.hpp"
 #include "../detail/raise.hpp"
 #include "../network/trainer.hpp"
+#include "data_parallel/tiling.hpp"
 #include "data_parallel/traits.hpp"
 #include "threading.hpp"
 
@@ -146,6 +148,12 @@ class DataParallel {
   void apply_gradients(float loss);
 
   std::size_t threads() const noexcept { return threads_; }
+  /// How the work is shared, chosen from the fusion plan at compile time: "weights" (a run of
+  /// Dense nodes split by its weights), "first-layer rows" (a first Dense layer split by its
+  /// input rows, the rest by chunks) or "chunks".
+  static constexpr const char* strategy() noexcept {
+    return split_weights ? "weights" : split_first ? "first-layer rows" : "chunks";
+  }
   /**
    * @brief Every byte of the buffers a DataParallel on `threads` threads allocates when it is
    * built: the batch's (each chunk's gradients, activations and loss gradients, the reduced
@@ -210,8 +218,8 @@ class DataParallel {
   /// The outputs for the last batch (B·output_size values, in sample order); valid until
   /// the next step. Allocates nothing.
   std::span<const float> outputs() const noexcept {
-    if constexpr (split_mlp)
-      return {workers_[0]->y3.data(), batch * out_n};
+    if constexpr (split_weights)
+      return {workers_[0]->tail.data() + WS::y_at[Plan::count - 1], batch * out_n};
     else
       return y_.span();
   }
@@ -235,63 +243,31 @@ class DataParallel {
   static constexpr std::size_t first_in = dp_detail::dense_dims<typename NetT::template layer<0>, split_first>::in;
   static constexpr std::size_t first_out = dp_detail::dense_dims<typename NetT::template layer<0>, split_first>::out;
   static constexpr std::size_t first_weights = split_first ? first_in * first_out : 0;  ///< floats
-  /// Rows whose weights span a multiple of 64 floats: every range and panel boundary is
-  /// one, so each weight takes the same path through the vectorised update wherever it lies.
-  static constexpr std::size_t row_align = 64 / std::gcd(first_out, std::size_t{64});
-  /// Group boundaries fall on multiples of this many rows: aligned, and whole 6-row
-  /// micro-kernel blocks where the alignment allows.
-  static constexpr std::size_t row_quantum = 6 / std::gcd(std::size_t{6}, row_align) * row_align;
-  /// First-layer rows per panel of the weight-gradient product: a multiple of 24 (whole
-  /// micro-kernel row blocks) and of the alignment.
-  static constexpr std::size_t panel_rows = std::min(first_in, 24 / std::gcd(std::size_t{24}, row_align) * row_align);
-  /// The first layer's input rows are cut into `groups` groups of near-equal size (each a
-  /// multiple of row_quantum rows but the last); a group's forward product (its rows' share
-  /// of x·W for the whole batch) is one partial sum, and the partials are added in group
-  /// order — so, like the chunks, independent of threads. Within a group the weight
-  /// gradient is computed in panels of panel_rows from the group's first row.
+  /// The first layer's input rows cut into `groups` row groups and weight-gradient panels
+  /// (`dp_detail::RowTiling`): like the chunks, fixed for every thread count.
   static constexpr std::size_t groups = chunks;
-  /// Bound v of `parts` near-equal runs of `n` items in order; empty runs come first, so
-  /// the last run is never empty while n ≥ 1.
-  static constexpr std::size_t share(std::size_t v, std::size_t parts, std::size_t n) {
-    return n >= parts ? (v * n + parts - 1) / parts : (v + n < parts ? 0 : v + n - parts);
-  }
-  static constexpr std::size_t group_row(std::size_t g) {
-    return g >= groups ? first_in : std::min(first_in, (g * first_in + groups * row_quantum / 2) / (groups * row_quantum) * row_quantum);
-  }
-  /// The weight-gradient panels of all groups, numbered in row order: group g's are
-  /// [panel_begin(g), panel_begin(g + 1)), full panels of panel_rows and then its tail.
-  static constexpr std::size_t panel_begin(std::size_t g) {
-    std::size_t n = 0;
-    for (std::size_t h = 0; h < std::min(g, groups); ++h) n += (group_row(h + 1) - group_row(h) + panel_rows - 1) / panel_rows;
-    return n;
-  }
-  static constexpr std::size_t panel_count = panel_begin(groups);
+  using RowSplit = dp_detail::RowTiling<first_in, first_out, groups>;
 
-  /// A network of three Dense nodes (the Fashion-MNIST MLP) is split across the workers by
-  /// its weights, not its samples: the first and the second node both by their input rows
-  /// (the second's rows are the first's output columns), so each worker updates contiguous
-  /// rows of both matrices and no gradient is summed over chunks; the small third node is
-  /// computed by every worker for the whole batch. Each step moves only partial products
-  /// between the cores: x·W₁ by row group (B × first_out each), h₁·W₂ by row group (B × mid
-  /// each), and each group's columns of the first node's input gradient (B × first_out in all).
-  static constexpr bool split_mlp = dp_detail::is_mlp3<NetT, split_first>();
-  using M3 = dp_detail::mlp3_dims<NetT, split_mlp>;
+  /// A run of Dense nodes whose tail is cheap (`dp_detail::WeightSplit`; the Fashion-MNIST
+  /// MLP) is split across the workers by its weights, not its samples: the first and the
+  /// second node both by their input rows (the second's rows are the first's output
+  /// columns), so each worker updates contiguous rows of both matrices and no gradient is
+  /// summed over chunks; the tail is computed by every worker for the whole batch. Each step
+  /// moves only partial products between the cores: x·W₁ by row group (B × first_out each),
+  /// h₁·W₂ by row group (B × mid each), and each group's columns of the first node's input
+  /// gradient (B × first_out in all).
+  using WS = dp_detail::WeightSplit<NetT, batch, dp_detail::is_dense_run<NetT, split_first>()>;
+  static constexpr bool split_weights = WS::chosen;
   using Act0 = detail::node_activation<NetT, 0>;
-  using Act1 = typename M3::act1;
-  using Act2 = typename M3::act2;
-  static constexpr std::size_t mid = M3::mid;  ///< the second node's width
-  /// The second node's input rows (the first node's outputs) are cut into `groups` near-equal
-  /// groups of multiples of 16; worker w owns the groups whose numbers are those of the
-  /// first-layer row groups of worker threads − 1 − w (see the constructor). Fixed at compile
-  /// time like the row groups: the same products for every thread count.
-  static constexpr std::size_t hid_quantum = 16;
-  static constexpr std::size_t group_hid(std::size_t g) {
-    return g >= groups ? first_out
-                       : std::min(first_out, (g * first_out + groups * hid_quantum / 2) / (groups * hid_quantum) * hid_quantum);
-  }
+  using Act1 = typename WS::act1;
+  static constexpr std::size_t mid = WS::mid;  ///< the second node's width
+  /// The second node's input rows (the first node's outputs) in `groups` groups of multiples
+  /// of 16; worker w owns the groups whose numbers are those of the first-layer row groups of
+  /// worker threads − 1 − w (see the constructor).
+  using HidSplit = dp_detail::ColumnTiling<first_out, groups>;
   template <class Act>
   static constexpr std::size_t if_needs_input(std::size_t n) {
-    return split_mlp && kernel::simd::vector_activation<Act>::needs_input ? n : 0;
+    return split_weights && kernel::simd::vector_activation<Act>::needs_input ? n : 0;
   }
 
   struct Range {
@@ -321,7 +297,7 @@ class DataParallel {
   void for_each_panel(const Worker& me, F&& f);
 
   /// Calls f.template operator()<Rows>(r0) for panel p (numbered as in panel_begin): panels of
-  /// panel_rows from each group's first row, then the group's tail. Fixed at compile time, so
+  /// RowSplit::panel_rows from each group's first row, then the group's tail. Fixed at compile time, so
   /// the same panels for every thread count.
   template <class F>
   void with_panel(std::size_t p, F&& f);
@@ -377,8 +353,8 @@ class DataParallel {
   void first_layer_update(Worker& me);
 
   void work(std::size_t w) {
-    if constexpr (split_mlp)
-      work_mlp(w);
+    if constexpr (split_weights)
+      work_weight_split(w);
     else
       work_chunks(w);
   }
@@ -386,8 +362,8 @@ class DataParallel {
   void update_ranges(std::size_t w);
   /// The chunked path's update of this worker's range of the parameters after the first layer's rows.
   void update_rest_of_range(Worker& me);
-  /// The split MLP's update of this worker's segments (for_each_mlp_segment).
-  void update_mlp_segments(Worker& me, std::size_t w);
+  /// The split MLP's update of this worker's segments (for_each_weight_segment).
+  void update_weight_segments(Worker& me, std::size_t w);
 
   /// Sums the groups' partial products (B × Out each, at `parts`, group G at G·B·Out) in
   /// group order, skipping empty groups (of first-layer rows, or of the second node's rows),
@@ -403,7 +379,7 @@ class DataParallel {
 
   /// Row group G's partial product of the second node over the whole batch: h1[:, r0:r1] · W2[r0:r1, :].
   template <std::size_t G>
-  void mlp_forward(Worker& me, const float* p);
+  void second_node_partial(Worker& me, const float* p);
 
   /// Row group G of the second node over the whole batch, from its output gradient dz2: its
   /// weight rows dW2[r0:r1, :] = h1[:, r0:r1]ᵀ dz2, and columns r0..r1 of the first node's
@@ -411,21 +387,31 @@ class DataParallel {
   /// @return max |g| (as bits) over the weight rows and db1's columns; the largest |dz1| of
   /// the columns goes to group_dz_bits_[G].
   template <std::size_t G>
-  std::uint32_t mlp_backward(Worker& me, float* grad);
+  std::uint32_t second_node_backward(Worker& me, float* grad);
 
-  /// Applies one step to the `n` parameters at `b` from their gradient (a copy of this step's
-  /// optimizer `before`, so that every segment steps from the same count).
-  void update_segment(const O& before, O& after, std::size_t b, std::size_t n);
+  /// The one place where the optimizer meets the parameters (besides its rule fused into the
+  /// first layer's weight-gradient product, from the same `step_rule()`): worker `me`'s
+  /// optimizer copy `k` takes this step's options and steps once over every segment (b, n)
+  /// that `segments(f)` hands to f, each from the same count (Adam's bias correction).
+  template <class F>
+  void apply_segments(Worker& me, std::size_t k, F&& segments);
 
   /// The segments of the parameters (other than first-layer rows) that worker w updates: its
   /// row groups of the second node and their columns of the first node's bias, and for worker
   /// 0 the third node and the other biases.
   template <class F>
-  void for_each_mlp_segment(const Worker& me, std::size_t w, F&& f) const;
+  void for_each_weight_segment(const Worker& me, std::size_t w, F&& f) const;
 
-  /// One step of a three-node MLP split by weights (see split_mlp): three barriers, four
+  /// The tail's forward for the whole batch, from h2 into the worker's tail buffer.
+  void tail_forward(Worker& me, const float* p);
+  /// The tail's backward from the loss gradient (`dy`) to the second node's output gradient
+  /// (`dz2`); weight gradients only when `weights` (worker 0), bias gradients always.
+  void tail_backward(Worker& me, const float* p, float* tail_grad, bool weights);
+  static constexpr std::size_t tail_params = split_weights ? NetT::param_count - WS::tail_begin : 0;
+
+  /// One step of a run of Dense nodes split by weights (see split_weights): three barriers, four
   /// when the first layer's update must wait for the whole step's check.
-  void work_mlp(std::size_t w);
+  void work_weight_split(std::size_t w);
 
   void work_chunks(std::size_t w);
 
@@ -433,17 +419,17 @@ class DataParallel {
   O opt_;
   std::uint64_t seed_;
   std::size_t threads_;
-  static constexpr std::size_t chunk_grads_floats = split_mlp ? 0 : chunks * NetT::param_count;
-  static constexpr std::size_t acts_floats = split_mlp ? 0 : chunks * NetT::activation_count * chunk;
-  static constexpr std::size_t dout_floats = split_mlp ? 0 : chunks * out_n * chunk;
-  static constexpr std::size_t y_floats = split_mlp ? 0 : batch * out_n;
-  static constexpr std::size_t dz_first_floats = split_first && !split_mlp ? batch * first_out : 0;
+  static constexpr std::size_t chunk_grads_floats = split_weights ? 0 : chunks * NetT::param_count;
+  static constexpr std::size_t acts_floats = split_weights ? 0 : chunks * NetT::activation_count * chunk;
+  static constexpr std::size_t dout_floats = split_weights ? 0 : chunks * out_n * chunk;
+  static constexpr std::size_t y_floats = split_weights ? 0 : batch * out_n;
+  static constexpr std::size_t dz_first_floats = split_first && !split_weights ? batch * first_out : 0;
   static constexpr std::size_t partial_floats = split_first ? groups * batch * first_out : 0;
-  static constexpr std::size_t q2_floats = split_mlp ? groups * batch * mid : 0, dz1_floats = split_mlp ? batch * first_out : 0;
+  static constexpr std::size_t q2_floats = split_weights ? groups * batch * mid : 0, dz1_floats = split_weights ? batch * first_out : 0;
   AlignedBuffer chunk_grads_, grad_, state_, acts_, dout_, y_;
   AlignedBuffer dz_first_;  ///< split_first: dz of the first layer for the whole batch
   AlignedBuffer partial_{partial_floats};  ///< per-group x·W of the first layer
-  /// split_mlp: the row groups' partial products h1·W2 (B × mid each); the first node's dz1
+  /// split_weights: the row groups' partial products h1·W2 (B × mid each); the first node's dz1
   /// (B × first_out, each group's columns written by its owner); max |g| of each group's
   /// gradients and of worker 0's (the third node, b2, b3); max |dz1| of each group's columns.
   AlignedBuffer q2_{q2_floats}, dz1_{dz1_floats};
@@ -452,7 +438,7 @@ class DataParallel {
   struct alignas(64) PanelMark {
     std::atomic<bool> v{false};
   };
-  std::array<PanelMark, split_first ? panel_count : 0> panel_taken_{};  ///< claim_panels' marks, one line each
+  std::array<PanelMark, split_first ? RowSplit::panel_count : 0> panel_taken_{};  ///< claim_panels' marks, one line each
   std::array<std::uint32_t, groups> group_g_bits_{};
   // step_rows: the data set, the batch's rows, the gathered batch (unless the first layer
   // is split: it reads the data set through the rows), and the typed copy.
@@ -495,4 +481,4 @@ CTNN_END_NAMESPACE
 #include "data_parallel/workers.hpp"
 #include "data_parallel/chunked.hpp"
 #include "data_parallel/first_layer.hpp"
-#include "data_parallel/mlp_split.hpp"
+#include "data_parallel/weight_split.hpp"

@@ -100,8 +100,9 @@ inline void dense_act_forward(Be be, const float* W, const float* bias, const fl
 }
 
 /**
- * @brief Backward of y = act(x W + b): dW += xᵀ dz, db += Σ dz, dx = dz Wᵀ (skipped when
- * dx is null), with dz = dy ⊙ act'. `scratch` holds `dense_backward_scratch` floats;
+ * @brief Backward of y = act(x W + b): dW += xᵀ dz (skipped when dW is null), db += Σ dz,
+ * dx = dz Wᵀ (skipped when dx is null), with dz = dy ⊙ act'. `scratch` holds
+ * `dense_backward_scratch` floats;
  * `wt_ready`, when not null, is Wᵀ already transposed (reused across micro-batches).
  */
 template <std::size_t In, std::size_t Out, std::size_t B, class Act, SimdBackend Be>
@@ -109,8 +110,10 @@ inline void dense_act_backward(Be be, const float* W, const float* x, const floa
                                float* dx, float* dW, float* db, float* scratch, const float* wt_ready = nullptr) noexcept {
   float* dz = scratch;
   simd::activation_gradient<Out, B, Act>(be, z, y, dy, dz, db);
-  simd::AccumulateEpilogue<Be, Out> wepi{be, dW};
-  simd::gemm<simd::GemmShape<In, Out, B, 1, In, Out>>(be, x, dz, wepi);
+  if (dW != nullptr) {
+    simd::AccumulateEpilogue<Be, Out> wepi{be, dW};
+    simd::gemm<simd::GemmShape<In, Out, B, 1, In, Out>>(be, x, dz, wepi);
+  }
   if (dx == nullptr) return;
   const float* wt = wt_ready;
   if (wt == nullptr) {

@@ -63,7 +63,7 @@ float DataParallel<TrainerT, ThreadsT, ChunksT>::step_rows(std::span<const float
   gather_ = [](DataParallel& self, std::size_t w) {
     const auto* src = static_cast<const Tt*>(self.gather_targets_);
     auto* dst = reinterpret_cast<Tt*>(self.gathered_t_.get());
-    if constexpr (split_mlp)  // every worker needs every target (each computes the loss)
+    if constexpr (split_weights)  // every worker needs every target (each computes the loss)
       for (std::size_t s = 0; s < batch; ++s)
         std::copy_n(src + std::size_t{self.gather_rows_[s]} * targets_per_sample, targets_per_sample,
                     reinterpret_cast<Tt*>(self.workers_[w]->targets.data()) + s * targets_per_sample);
@@ -99,7 +99,7 @@ float DataParallel<TrainerT, ThreadsT, ChunksT>::run_step() {
     if (carrying_) std::copy_n(carry_before_.data(), carry_.size(), carry_.data());
     detail::raise(what);
   };
-  if constexpr (!split_mlp) {  // each chunk's outputs lie in its own activation block
+  if constexpr (!split_weights) {  // each chunk's outputs lie in its own activation block
     constexpr std::size_t last = NetT::activation_offsets[NetT::layer_count - 1];
     for (std::size_t c = 0; c < chunks; ++c)
       std::copy_n(acts_.data() + (c * NetT::activation_count + last) * chunk, chunk * out_n, y_.data() + c * chunk * out_n);
@@ -248,11 +248,21 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::work_chunks(std::size_t w) {
 
 template <class TrainerT, class ThreadsT, class ChunksT>
 void DataParallel<TrainerT, ThreadsT, ChunksT>::update_rest_of_range(Worker& me) {
-  if (const auto [b, e] = me.range[1]; e > b) {
-    me.opt[1].options() = opt_.options();
-    me.opt[1].update(net_.params().subspan(b, e - b), grad_.span().subspan(b, e - b),
-                     state_.span().subspan(O::state_blocks * b, O::state_blocks * (e - b)));
-  }
+  apply_segments(me, 1, [&](auto&& f) {
+    if (const auto [b, e] = me.range[1]; e > b) f(b, e - b);
+  });
+}
+
+template <class TrainerT, class ThreadsT, class ChunksT>
+template <class F>
+void DataParallel<TrainerT, ThreadsT, ChunksT>::apply_segments(Worker& me, std::size_t k, F&& segments) {
+  me.opt[k].options() = opt_.options();
+  const O before = me.opt[k];
+  segments([&](std::size_t b, std::size_t n) {
+    O o = before;
+    o.update(net_.params().subspan(b, n), grad_.span().subspan(b, n), state_.span().subspan(O::state_blocks * b, O::state_blocks * n));
+    me.opt[k] = o;
+  });
 }
 
 template <class TrainerT, class ThreadsT, class ChunksT>
@@ -272,12 +282,9 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::apply_gradients(float loss) {
 template <class TrainerT, class ThreadsT, class ChunksT>
 void DataParallel<TrainerT, ThreadsT, ChunksT>::update_ranges(std::size_t w) {
   Worker& me = *workers_[w];
-  if constexpr (split_first) {
-    me.opt[0].options() = opt_.options();
-    first_layer_update(me);
-  }
-  if constexpr (split_mlp)
-    update_mlp_segments(me, w);
+  if constexpr (split_first) first_layer_update(me);
+  if constexpr (split_weights)
+    update_weight_segments(me, w);
   else
     update_rest_of_range(me);
 }

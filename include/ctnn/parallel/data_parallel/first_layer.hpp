@@ -71,7 +71,7 @@ bool DataParallel<TrainerT, ThreadsT, ChunksT>::first_layer_rows(std::size_t r0,
 template <class TrainerT, class ThreadsT, class ChunksT>
 template <class F>
 void DataParallel<TrainerT, ThreadsT, ChunksT>::for_each_panel(const Worker& me, F&& f) {
-  for (std::size_t p = panel_begin(me.group_begin); p < panel_begin(me.group_end); ++p) with_panel(p, f);
+  for (std::size_t p = RowSplit::panel_begin(me.group_begin); p < RowSplit::panel_begin(me.group_end); ++p) with_panel(p, f);
 }
 
 template <class TrainerT, class ThreadsT, class ChunksT>
@@ -80,12 +80,12 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::with_panel(std::size_t p, F&& f)
   [&]<std::size_t... G>(std::index_sequence<G...>) {
     (
         [&] {
-          constexpr std::size_t r0 = group_row(G), r1 = group_row(G + 1), full = (r1 - r0) / panel_rows;
-          if (p < panel_begin(G) || p >= panel_begin(G + 1)) return;
-          const std::size_t i = p - panel_begin(G);
+          constexpr std::size_t r0 = RowSplit::row(G), r1 = RowSplit::row(G + 1), full = (r1 - r0) / RowSplit::panel_rows;
+          if (p < RowSplit::panel_begin(G) || p >= RowSplit::panel_begin(G + 1)) return;
+          const std::size_t i = p - RowSplit::panel_begin(G);
           if constexpr (full > 0)
-            if (i < full) return f.template operator()<panel_rows>(r0 + i * panel_rows);
-          if constexpr ((r1 - r0) % panel_rows != 0) f.template operator()<(r1 - r0) % panel_rows>(r0 + full * panel_rows);
+            if (i < full) return f.template operator()<RowSplit::panel_rows>(r0 + i * RowSplit::panel_rows);
+          if constexpr ((r1 - r0) % RowSplit::panel_rows != 0) f.template operator()<(r1 - r0) % RowSplit::panel_rows>(r0 + full * RowSplit::panel_rows);
         }(),
         ...);
   }(std::make_index_sequence<groups>{});
@@ -95,16 +95,16 @@ template <class TrainerT, class ThreadsT, class ChunksT>
 template <class F>
 void DataParallel<TrainerT, ThreadsT, ChunksT>::claim_panels(const Worker& me, std::size_t w, F&& f) {
   auto claim = [&](std::size_t p) { return !panel_taken_[p].v.exchange(true, std::memory_order_relaxed); };
-  for (std::size_t p = panel_begin(me.group_begin); p < panel_begin(me.group_end) && claim(p); ++p) f(p);
+  for (std::size_t p = RowSplit::panel_begin(me.group_begin); p < RowSplit::panel_begin(me.group_end) && claim(p); ++p) f(p);
   for (std::size_t v = 1; v < threads_; ++v) {
     const Worker& other = *workers_[(w + v) % threads_];
-    for (std::size_t p = panel_begin(other.group_end); p-- > panel_begin(other.group_begin) && claim(p);) f(p);
+    for (std::size_t p = RowSplit::panel_begin(other.group_end); p-- > RowSplit::panel_begin(other.group_begin) && claim(p);) f(p);
   }
 }
 
 template <class TrainerT, class ThreadsT, class ChunksT>
 void DataParallel<TrainerT, ThreadsT, ChunksT>::reset_panels(const Worker& me) noexcept {
-  for (std::size_t p = panel_begin(me.group_begin); p < panel_begin(me.group_end); ++p)
+  for (std::size_t p = RowSplit::panel_begin(me.group_begin); p < RowSplit::panel_begin(me.group_end); ++p)
     panel_taken_[p].v.store(false, std::memory_order_relaxed);
 }
 
@@ -132,7 +132,7 @@ bool DataParallel<TrainerT, ThreadsT, ChunksT>::first_layer_bound_holds(std::uin
 
 template <class TrainerT, class ThreadsT, class ChunksT>
 void DataParallel<TrainerT, ThreadsT, ChunksT>::record_input_bits(Worker& me) const noexcept {
-  const std::size_t i0 = group_row(me.group_begin), i1 = group_row(me.group_end);
+  const std::size_t i0 = RowSplit::row(me.group_begin), i1 = RowSplit::row(me.group_end);
   std::uint32_t xb = 0;
   for (std::size_t smp = 0; smp < batch; ++smp)
     xb = std::max(xb, detail::max_abs_bits(x_ + std::size_t{x_index_[smp]} * first_in + i0, i1 - i0));
@@ -142,7 +142,7 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::record_input_bits(Worker& me) co
 template <class TrainerT, class ThreadsT, class ChunksT>
 template <std::size_t G>
 void DataParallel<TrainerT, ThreadsT, ChunksT>::first_layer_partial(const float* w0) {
-  constexpr std::size_t r0 = group_row(G), rows = group_row(G + 1) - r0;
+  constexpr std::size_t r0 = RowSplit::row(G), rows = RowSplit::row(G + 1) - r0;
   if constexpr (rows > 0) {
     using S = kernel::simd::GemmShape<batch, first_out, rows, first_in, 1, first_out>;
     kernel::simd::StoreEpilogue<Be, first_out> epi{Be{}, partial_.data() + G * batch * first_out};
@@ -187,9 +187,8 @@ bool DataParallel<TrainerT, ThreadsT, ChunksT>::first_layer_gradient(Worker& me,
 
 template <class TrainerT, class ThreadsT, class ChunksT>
 void DataParallel<TrainerT, ThreadsT, ChunksT>::first_layer_update(Worker& me) {
-  const O before = me.opt[0];
-  for_each_panel(me, [&]<std::size_t Rows>(std::size_t r0) {
-    update_segment(before, me.opt[0], r0 * first_out, Rows * first_out);
+  apply_segments(me, 0, [&](auto&& f) {
+    for_each_panel(me, [&]<std::size_t Rows>(std::size_t r0) { f(r0 * first_out, Rows * first_out); });
   });
 }
 

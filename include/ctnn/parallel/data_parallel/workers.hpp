@@ -26,34 +26,35 @@ template <class TrainerT, class ThreadsT, class ChunksT>
 struct DataParallel<TrainerT, ThreadsT, ChunksT>::Worker {
   explicit Worker(typename O::Options o) : opt{O(o), O(o)} {}
   std::array<O, 2> opt;  ///< one per range, so each steps once per step (Adam's count)
-  static constexpr std::size_t scratch_floats = split_mlp ? 0 : 2 * NetT::max_width * chunk + extra;
-  static constexpr std::size_t wt_floats = SimdBackend<Be> && !split_mlp ? NetT::param_count : 0;
+  static constexpr std::size_t scratch_floats = split_weights ? 0 : 2 * NetT::max_width * chunk + extra;
+  static constexpr std::size_t wt_floats = SimdBackend<Be> && !split_weights ? NetT::param_count : 0;
   AlignedBuffer scratch{scratch_floats};
   AlignedBuffer wt{wt_floats};  ///< Wᵀ of Dense layers, refreshed every step
   /// Parameters this worker updates: [0] first-layer weight rows it computed itself
   /// (split_first), [1] a slice of the others, which it first sums over the chunks.
   std::array<Range, 2> range{};
   std::size_t group_begin = 0, group_end = 0;  ///< first-layer row groups it owns
-  std::size_t hid_begin = 0, hid_end = 0;      ///< split_mlp: second-node row groups it owns
+  std::size_t hid_begin = 0, hid_end = 0;      ///< split_weights: second-node row groups it owns
   std::uint32_t x_bits = 0;  ///< max |x| (as bits) over its rows of the batch's inputs
   std::size_t bad = no_bad;        ///< first non-finite gradient in the range
-  // split_mlp: what every worker computes for the whole batch, each its own copy (the
+  // split_weights: what every worker computes for the whole batch, each its own copy (the
   // first node's output in the columns its groups read, the second node's output and
-  // gradient, the logits and theirs, db2 and db3), and Wᵀ of its rows of the second
-  // node and of the whole third.
-  static constexpr std::size_t h_n = split_mlp ? batch * first_out : 0, m_n = split_mlp ? batch * mid : 0,
-                               o_n = split_mlp ? batch * out_n : 0;
-  static constexpr std::size_t target_floats = split_mlp ? 2 * batch * targets_per_sample : 0;
+  // gradient, the tail's outputs, the loss gradient and the gradients between tail nodes,
+  // db2, the tail's bias gradients for workers but 0), and Wᵀ of its rows of the second node.
+  static constexpr std::size_t h_n = split_weights ? batch * first_out : 0, m_n = split_weights ? batch * mid : 0;
+  static constexpr std::size_t tail_n = split_weights ? WS::tail_floats : 0, dy_n = split_weights ? batch * out_n : 0,
+                               dx_n = split_weights ? WS::dx_floats : 0, bwd_n = split_weights ? WS::scratch_floats : 0,
+                               tail_grad_n = split_weights ? tail_params : 0;
+  static constexpr std::size_t target_floats = split_weights ? 2 * batch * targets_per_sample : 0;
   /// Every float this worker allocates (DataParallel::workspace_bytes).
   static constexpr std::size_t floats = scratch_floats + wt_floats + h_n + if_needs_input<Act0>(h_n) + m_n +
-                                        if_needs_input<Act1>(m_n) + m_n + o_n + if_needs_input<Act2>(o_n) + o_n +
-                                        (split_mlp ? mid + out_n : 0) + (split_mlp ? mid * first_out : 0) +
-                                        (split_mlp ? out_n * mid : 0) + target_floats;
+                                        if_needs_input<Act1>(m_n) + m_n + tail_n + dy_n + 2 * dx_n + bwd_n +
+                                        tail_grad_n + (split_weights ? mid + mid * first_out : 0) + target_floats;
   AlignedBuffer h1{h_n}, z1{if_needs_input<Act0>(h_n)};  ///< only its row groups' columns
   AlignedBuffer h2{m_n}, z2{if_needs_input<Act1>(m_n)}, dz2{m_n};
-  AlignedBuffer y3{o_n}, z3{if_needs_input<Act2>(o_n)}, dz3{o_n}, db{split_mlp ? mid + out_n : 0};
-  AlignedBuffer wt2{split_mlp ? mid * first_out : 0}, wt3{split_mlp ? out_n * mid : 0};
-  AlignedBuffer targets{target_floats};  ///< split_mlp with step_rows: the batch's targets (8 bytes each)
+  AlignedBuffer tail{tail_n}, dy{dy_n}, dx0{dx_n}, dx1{dx_n}, bwd{bwd_n}, tail_grad{tail_grad_n};
+  AlignedBuffer db2{split_weights ? mid : 0}, wt2{split_weights ? mid * first_out : 0};
+  AlignedBuffer targets{target_floats};  ///< split_weights with step_rows: the batch's targets (8 bytes each)
   std::array<double, chunks> loss{};
 };
 
@@ -95,8 +96,8 @@ DataParallel<TrainerT, ThreadsT, ChunksT>::DataParallel(NetT& net, typename O::O
     if constexpr (split_first) {
       // Whole groups of first-layer rows, and a slice of the rest of the block (34K
       // floats of 235K for the Fashion-MNIST MLP).
-      me.group_begin = share(w, threads_, groups);
-      me.group_end = share(w + 1, threads_, groups);
+      me.group_begin = dp_detail::share(w, threads_, groups);
+      me.group_end = dp_detail::share(w + 1, threads_, groups);
       // The second node's row groups go the other way round (worker w takes those of the
       // first-layer groups of worker threads − 1 − w): the parameter block holds W1's rows,
       // then b1, then W2's rows, and a core's hardware prefetcher reads on past the end of
@@ -104,10 +105,10 @@ DataParallel<TrainerT, ThreadsT, ChunksT>::DataParallel(NetT& net, typename O::O
       // W2 rows, and the first worker's W2 rows by its own third node, instead of lines
       // the other core must take back before each write (docs/parallelism.md, section A).
       // The same groups are computed, so the same bits.
-      me.hid_begin = share(threads_ - 1 - w, threads_, groups);
-      me.hid_end = share(threads_ - w, threads_, groups);
-      me.range[0] = {group_row(me.group_begin) * first_out, group_row(me.group_end) * first_out};
-      if constexpr (!split_mlp)  // the split MLP's workers update segments (for_each_mlp_segment)
+      me.hid_begin = dp_detail::share(threads_ - 1 - w, threads_, groups);
+      me.hid_end = dp_detail::share(threads_ - w, threads_, groups);
+      me.range[0] = {RowSplit::row(me.group_begin) * first_out, RowSplit::row(me.group_end) * first_out};
+      if constexpr (!split_weights)  // the split MLP's workers update segments (for_each_weight_segment)
         me.range[1] = {slice(first_weights, NetT::param_count, w), slice(first_weights, NetT::param_count, w + 1)};
     } else {
       me.range[1] = {slice(0, NetT::param_count, w), slice(0, NetT::param_count, w + 1)};

@@ -1,10 +1,10 @@
 #pragma once
 /**
- * @file mlp_split.hpp
- * @brief `DataParallel`'s split of a three-Dense-node network by its weights: the second
- * node's input rows grouped like the first layer's, partial products summed in group order,
- * each worker updating contiguous rows of both large matrices. Included by
- * `data_parallel.hpp`.
+ * @file weight_split.hpp
+ * @brief `DataParallel`'s split of a run of Dense nodes by its weights (`dp_detail::WeightSplit`):
+ * the second node's input rows grouped like the first layer's, partial products summed in
+ * group order, each worker updating contiguous rows of both large matrices; the tail computed
+ * by every worker. Included by `data_parallel.hpp`.
  */
 #include <algorithm>
 #include <array>
@@ -55,7 +55,7 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::sum_groups(const float* parts, E
     [&]<std::size_t... G>(std::index_sequence<G...>) {
       (
           [&] {
-            if constexpr (FirstRows ? group_row(G + 1) > group_row(G) : group_hid(G + 1) > group_hid(G)) {
+            if constexpr (FirstRows ? RowSplit::row(G + 1) > RowSplit::row(G) : HidSplit::column(G + 1) > HidSplit::column(G)) {
               const V v = kernel::simd::load_n<L>(Be{}, parts + G * batch * Out + o);
               acc = first ? v : acc + v;
               first = false;
@@ -75,22 +75,22 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::sum_groups(const float* parts, E
 
 template <class TrainerT, class ThreadsT, class ChunksT>
 template <std::size_t G>
-void DataParallel<TrainerT, ThreadsT, ChunksT>::mlp_forward(Worker& me, const float* p) {
-  constexpr std::size_t r0 = group_hid(G), nr = group_hid(G + 1) - r0;
+void DataParallel<TrainerT, ThreadsT, ChunksT>::second_node_partial(Worker& me, const float* p) {
+  constexpr std::size_t r0 = HidSplit::column(G), nr = HidSplit::column(G + 1) - r0;
   if constexpr (nr > 0) {
     kernel::simd::StoreEpilogue<Be, mid> epi{Be{}, q2_.data() + G * batch * mid};
     kernel::simd::gemm<kernel::simd::GemmShape<batch, mid, nr, first_out, 1, mid>>(Be{}, me.h1.data() + r0,
-                                                                                    p + M3::w2 + r0 * mid, epi);
+                                                                                    p + WS::w2 + r0 * mid, epi);
   }
 }
 
 template <class TrainerT, class ThreadsT, class ChunksT>
 template <std::size_t G>
-std::uint32_t DataParallel<TrainerT, ThreadsT, ChunksT>::mlp_backward(Worker& me, float* grad) {
-  constexpr std::size_t r0 = group_hid(G), nr = group_hid(G + 1) - r0;
+std::uint32_t DataParallel<TrainerT, ThreadsT, ChunksT>::second_node_backward(Worker& me, float* grad) {
+  constexpr std::size_t r0 = HidSplit::column(G), nr = HidSplit::column(G + 1) - r0;
   if constexpr (nr > 0) {
     namespace ks = kernel::simd;
-    ks::StoreEpilogue<Be, mid> we{Be{}, grad + M3::w2 + r0 * mid};
+    ks::StoreEpilogue<Be, mid> we{Be{}, grad + WS::w2 + r0 * mid};
     ks::gemm<ks::GemmShape<nr, mid, batch, 1, first_out, mid>>(Be{}, me.h1.data() + r0, me.dz2.data(), we);
     float* db1 = grad + first_weights + r0;
     std::fill_n(db1, nr, 0.0f);
@@ -100,35 +100,79 @@ std::uint32_t DataParallel<TrainerT, ThreadsT, ChunksT>::mlp_backward(Worker& me
     std::uint32_t dz_bits = 0;
     for (std::size_t m = 0; m < batch; ++m) dz_bits = std::max(dz_bits, detail::max_abs_bits(dz1_.data() + m * first_out + r0, nr));
     group_dz_bits_[G] = dz_bits;
-    return std::max(detail::max_abs_bits(grad + M3::w2 + r0 * mid, nr * mid), detail::max_abs_bits(db1, nr));
+    return std::max(detail::max_abs_bits(grad + WS::w2 + r0 * mid, nr * mid), detail::max_abs_bits(db1, nr));
   }
   return 0;
 }
 
 template <class TrainerT, class ThreadsT, class ChunksT>
-void DataParallel<TrainerT, ThreadsT, ChunksT>::update_segment(const O& before, O& after, std::size_t b, std::size_t n) {
-  O o = before;
-  o.update(net_.params().subspan(b, n), grad_.span().subspan(b, n), state_.span().subspan(O::state_blocks * b, O::state_blocks * n));
-  after = o;
-}
-
-template <class TrainerT, class ThreadsT, class ChunksT>
 template <class F>
-void DataParallel<TrainerT, ThreadsT, ChunksT>::for_each_mlp_segment(const Worker& me, std::size_t w, F&& f) const {
+void DataParallel<TrainerT, ThreadsT, ChunksT>::for_each_weight_segment(const Worker& me, std::size_t w, F&& f) const {
   for (std::size_t g = me.hid_begin; g < me.hid_end; ++g)
-    if (group_hid(g + 1) > group_hid(g)) {
-      f(M3::w2 + group_hid(g) * mid, (group_hid(g + 1) - group_hid(g)) * mid);
-      f(first_weights + group_hid(g), group_hid(g + 1) - group_hid(g));
+    if (HidSplit::column(g + 1) > HidSplit::column(g)) {
+      f(WS::w2 + HidSplit::column(g) * mid, (HidSplit::column(g + 1) - HidSplit::column(g)) * mid);
+      f(first_weights + HidSplit::column(g), HidSplit::column(g + 1) - HidSplit::column(g));
     }
   if (w == 0) {
-    f(M3::b2, mid);
-    f(M3::w3, mid * out_n);
-    f(M3::b3, out_n);
+    f(WS::b2, mid);
+    [&]<std::size_t... K>(std::index_sequence<K...>) {
+      (
+          [&] {
+            using Lay = typename WS::template layer<K + 2>;
+            constexpr std::size_t at = NetT::param_offsets[Plan::first[K + 2]];
+            f(at, Lay::weight_count);
+            f(at + Lay::weight_count, Lay::out);
+          }(),
+          ...);
+    }(std::make_index_sequence<Plan::count - 2>{});
   }
 }
 
 template <class TrainerT, class ThreadsT, class ChunksT>
-void DataParallel<TrainerT, ThreadsT, ChunksT>::work_mlp(std::size_t w) {
+void DataParallel<TrainerT, ThreadsT, ChunksT>::tail_forward(Worker& me, const float* p) {
+  [&]<std::size_t... K>(std::index_sequence<K...>) {
+    (
+        [&] {
+          constexpr std::size_t N = K + 2;
+          using Lay = typename WS::template layer<N>;
+          const float* in = me.h2.data();
+          if constexpr (N > 2) in = me.tail.data() + WS::y_at[N - 1];
+          const float* wn = p + NetT::param_offsets[Plan::first[N]];
+          kernel::dense_act_forward<Lay::in, Lay::out, batch, typename WS::template act<N>>(
+              Be{}, wn, wn + Lay::weight_count, in, me.tail.data() + WS::y_at[N],
+              WS::template keeps_z<N> ? me.tail.data() + WS::z_at[N] : nullptr);
+        }(),
+        ...);
+  }(std::make_index_sequence<Plan::count - 2>{});
+}
+
+template <class TrainerT, class ThreadsT, class ChunksT>
+void DataParallel<TrainerT, ThreadsT, ChunksT>::tail_backward(Worker& me, const float* p, float* tail_grad, bool weights) {
+  const float* d = me.dy.data();
+  [&]<std::size_t... K>(std::index_sequence<K...>) {
+    (
+        [&] {
+          constexpr std::size_t N = Plan::count - 1 - K;
+          using Lay = typename WS::template layer<N>;
+          const float* in = me.h2.data();
+          float* dx = me.dz2.data();
+          if constexpr (N > 2) {
+            in = me.tail.data() + WS::y_at[N - 1];
+            dx = (K % 2 == 0 ? me.dx0 : me.dx1).data();
+          }
+          const float* wn = p + NetT::param_offsets[Plan::first[N]];
+          float* g = tail_grad + (NetT::param_offsets[Plan::first[N]] - WS::tail_begin);
+          kernel::dense_act_backward<Lay::in, Lay::out, batch, typename WS::template act<N>>(
+              Be{}, wn, in, WS::template keeps_z<N> ? me.tail.data() + WS::z_at[N] : nullptr,
+              me.tail.data() + WS::y_at[N], d, dx, weights ? g : nullptr, g + Lay::weight_count, me.bwd.data());
+          d = dx;
+        }(),
+        ...);
+  }(std::make_index_sequence<Plan::count - 2>{});
+}
+
+template <class TrainerT, class ThreadsT, class ChunksT>
+void DataParallel<TrainerT, ThreadsT, ChunksT>::work_weight_split(std::size_t w) {
   namespace ks = kernel::simd;
   Worker& me = *workers_[w];
   const float* p = net_.params().data();
@@ -142,8 +186,7 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::work_mlp(std::size_t w) {
   [&]<std::size_t... G>(std::index_sequence<G...>) {
     ((own(me, G) ? first_layer_partial<G>(p) : void()), ...);
   }(std::make_index_sequence<groups>{});
-  ks::transpose<first_out, mid>(p + M3::w2, me.wt2.data(), group_hid(me.hid_begin), group_hid(me.hid_end));
-  ks::transpose<mid, out_n>(p + M3::w3, me.wt3.data());
+  ks::transpose<first_out, mid>(p + WS::w2, me.wt2.data(), HidSplit::column(me.hid_begin), HidSplit::column(me.hid_end));
   record_input_bits(me);
   reset_panels(me);
   barrier_->arrive_and_wait();
@@ -152,48 +195,40 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::work_mlp(std::size_t w) {
   {
     ks::BiasActivationEpilogue<Be, Act0, first_out> epi{Be{}, p + first_weights, me.h1.data(),
                                                         ks::vector_activation<Act0>::needs_input ? me.z1.data() : nullptr};
-    sum_groups<first_out, true>(partial_.data(), epi, 0, batch, group_hid(me.hid_begin), group_hid(me.hid_end));
+    sum_groups<first_out, true>(partial_.data(), epi, 0, batch, HidSplit::column(me.hid_begin), HidSplit::column(me.hid_end));
   }
-  [&]<std::size_t... G>(std::index_sequence<G...>) { ((own_hid(G) ? mlp_forward<G>(me, p) : void()), ...); }(
+  [&]<std::size_t... G>(std::index_sequence<G...>) { ((own_hid(G) ? second_node_partial<G>(me, p) : void()), ...); }(
       std::make_index_sequence<groups>{});
   barrier_->arrive_and_wait();
-  // 3. Every worker, the whole batch: the second node's output, the third node, the loss and
-  // its gradient per chunk, back to the second node's output gradient; worker 0 keeps the
-  // third node's and the biases' gradients. Then its row groups' weight gradients and
-  // input-gradient columns.
-  float* db2 = me.db.data();
-  float* db3 = db2 + mid;
+  // 3. Every worker, the whole batch: the second node's output, the tail, the loss and its
+  // gradient per chunk, back through the tail to the second node's output gradient; worker
+  // 0 keeps the tail's and the second node's bias gradients. Then its row groups' weight
+  // gradients and input-gradient columns.
+  float* db2 = me.db2.data();
   {
-    ks::BiasActivationEpilogue<Be, Act1, mid> epi{Be{}, p + M3::b2, me.h2.data(),
+    ks::BiasActivationEpilogue<Be, Act1, mid> epi{Be{}, p + WS::b2, me.h2.data(),
                                                   ks::vector_activation<Act1>::needs_input ? me.z2.data() : nullptr};
     sum_groups<mid, false>(q2_.data(), epi);
-    ks::BiasActivationEpilogue<Be, Act2, out_n> oepi{Be{}, p + M3::b3, me.y3.data(),
-                                                     ks::vector_activation<Act2>::needs_input ? me.z3.data() : nullptr};
-    ks::gemm<ks::GemmShape<batch, out_n, mid, mid, 1, out_n>>(Be{}, me.h2.data(), p + M3::w3, oepi);
   }
+  tail_forward(me, p);
+  const float* y = me.tail.data() + WS::y_at[Plan::count - 1];
   for (std::size_t c = 0; c < chunks; ++c) {
-    me.loss[c] = loss_fn_(me.y3.data() + c * chunk * out_n, targets, c, me.dz3.data() + c * chunk * out_n);
+    me.loss[c] = loss_fn_(y + c * chunk * out_n, targets, c, me.dy.data() + c * chunk * out_n);
     if (w == 0) chunk_loss_[c] = me.loss[c];
   }
-  for (std::size_t i = 0; i < batch * out_n; ++i) me.dz3.data()[i] *= 1.0f / static_cast<float>(chunks);
-  std::fill_n(db2, mid + out_n, 0.0f);
-  ks::activation_gradient<out_n, batch, Act2>(Be{}, ks::vector_activation<Act2>::needs_input ? me.z3.data() : nullptr,
-                                              me.y3.data(), me.dz3.data(), me.dz3.data(), db3);
-  {
-    ks::StoreEpilogue<Be, mid> epi{Be{}, me.dz2.data()};
-    ks::gemm<ks::GemmShape<batch, mid, out_n, out_n, 1, mid>>(Be{}, me.dz3.data(), me.wt3.data(), epi);
-  }
+  for (std::size_t i = 0; i < batch * out_n; ++i) me.dy.data()[i] *= 1.0f / static_cast<float>(chunks);
+  std::fill_n(db2, mid, 0.0f);
+  float* tail_grad = w == 0 ? grad + WS::tail_begin : me.tail_grad.data();
+  std::fill_n(tail_grad, tail_params, 0.0f);
+  tail_backward(me, p, tail_grad, w == 0);
   ks::activation_gradient<mid, batch, Act1>(Be{}, ks::vector_activation<Act1>::needs_input ? me.z2.data() : nullptr,
                                             me.h2.data(), me.dz2.data(), me.dz2.data(), db2);
   if (w == 0) {
-    ks::StoreEpilogue<Be, out_n> epi{Be{}, grad + M3::w3};
-    ks::gemm<ks::GemmShape<mid, out_n, batch, 1, mid, out_n>>(Be{}, me.h2.data(), me.dz3.data(), epi);
-    std::copy_n(db2, mid, grad + M3::b2);
-    std::copy_n(db3, out_n, grad + M3::b3);
-    w0_bits_ = std::max({detail::max_abs_bits(grad + M3::w3, mid * out_n), detail::max_abs_bits(db2, mid + out_n)});
+    std::copy_n(db2, mid, grad + WS::b2);
+    w0_bits_ = detail::max_abs_bits(grad + WS::b2, NetT::param_count - WS::b2);
   }
   [&]<std::size_t... G>(std::index_sequence<G...>) {
-    ((own_hid(G) ? void(group_g_bits_[G] = mlp_backward<G>(me, grad)) : void()), ...);
+    ((own_hid(G) ? void(group_g_bits_[G] = second_node_backward<G>(me, grad)) : void()), ...);
   }(std::make_index_sequence<groups>{});
   barrier_->arrive_and_wait();
   // 4. The first node's weight rows from dz1 (every group's columns are in dz1_ now),
@@ -208,7 +243,7 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::work_mlp(std::size_t w) {
   }
   // Every gradient of the step is finite: no check, no barrier; the other parameters are
   // updated first, while their gradients are still in this core's cache.
-  if (at_once) update_mlp_segments(me, w);
+  if (at_once) update_weight_segments(me, w);
   const bool poison = first_layer_gradient(me, dz1_.data(), at_once, w);
   me.bad = no_bad;
   if (at_once) return;
@@ -219,7 +254,7 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::work_mlp(std::size_t w) {
     if (me.bad == no_bad && k != n) me.bad = b + k;
   };
   if (poison) scan(me.range[0].begin, me.range[0].end - me.range[0].begin);
-  for_each_mlp_segment(me, w, scan);
+  for_each_weight_segment(me, w, scan);
   barrier_->arrive_and_wait();
   bool clean = true;
   for (double l : me.loss) clean = clean && std::isfinite(l);
@@ -227,14 +262,12 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::work_mlp(std::size_t w) {
   if (!clean) return;
   if (gradients_only_) return;
   first_layer_update(me);
-  update_mlp_segments(me, w);
+  update_weight_segments(me, w);
 }
 
 template <class TrainerT, class ThreadsT, class ChunksT>
-void DataParallel<TrainerT, ThreadsT, ChunksT>::update_mlp_segments(Worker& me, std::size_t w) {
-  me.opt[1].options() = opt_.options();
-  const O before = me.opt[1];
-  for_each_mlp_segment(me, w, [&](std::size_t b, std::size_t n) { update_segment(before, me.opt[1], b, n); });
+void DataParallel<TrainerT, ThreadsT, ChunksT>::update_weight_segments(Worker& me, std::size_t w) {
+  apply_segments(me, 1, [&](auto&& f) { for_each_weight_segment(me, w, f); });
 }
 
 CTNN_END_NAMESPACE
