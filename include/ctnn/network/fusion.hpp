@@ -21,6 +21,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "../activations/activation_concepts.hpp"
 #include "../backends/simd/dense.hpp"
 #include "../layers/conv2d.hpp"
 #include "../layers/dense.hpp"
@@ -36,9 +37,20 @@ inline constexpr bool is_conv_v<Conv2DRect<O, KH, KW, SH, SW, PH, PW>> = true;
 }  // namespace detail
 
 /**
- * @brief The nodes of `NetT` after fusion. `first[n]` is the first layer of node n,
- * `length[n]` is 1 + the number of activations fused behind a Dense (1 otherwise);
- * `count` nodes in all.
+ * @brief The compile-time execution plan of `NetT`: its layers rewritten into nodes, each an
+ * op (a `Dense`, a `Conv2D`, or any other layer running its own kernels), the epilogue chain
+ * fused behind it, its slice of the parameter block and the activation slots it fills.
+ * Every executor reads it: `Trainer` and `Net`'s passes, `Predictor`, the pipeline's
+ * stages, `DataParallel`'s strategies and the CUDA MLP spec.
+ *
+ * - `first[n]`, `length[n]`: node n is layers [first[n], first[n] + length[n]); `count` nodes.
+ * - `head<n>`: its op's bound layer; `dense_node<n>`, `conv_node<n>` say which op it is.
+ * - `activation<n>`: what its epilogue applies (Identity, one activation, or a `Chain`).
+ * - `param_begin[n]`, `param_size[n]`: its parameters (weights, then bias) in the block.
+ * - `output_slot[n]`: where its output lies among the saved activations (per sample; × B
+ *   for a batch), the slot of its last layer; `saves_pre_activation[n]`: whether its head's
+ *   slot (`NetT::activation_offsets[first[n]]`) also keeps x W + b, which the derivative of
+ *   the fused activation reads.
  */
 template <class NetT>
 struct FusionPlan {
@@ -51,12 +63,16 @@ struct FusionPlan {
   /// Whether layer I heads a node that fuses the activations behind it.
   template <std::size_t I>
   static constexpr bool head_at = dense_at<I> || conv_at<I>;
+  /// Whether layer I is an activation a node fuses: one written in `ctnn::math`
+  /// (`FusableActivation`, on every build, so that host and CUDA device code see one plan),
+  /// or one with a vector form of its own.
   template <std::size_t I>
   static constexpr bool fusible_activation_at = [] {
     if constexpr (I >= L)
       return false;
     else
-      return kernel::simd::vector_activation<typename NetT::template layer<I>::tag>::supported;
+      return FusableActivation<typename NetT::template layer<I>::tag> ||
+             kernel::simd::vector_activation<typename NetT::template layer<I>::tag>::supported;
   }();
 
  private:
@@ -84,10 +100,58 @@ struct FusionPlan {
   }
   static constexpr auto plan_ = build();
 
+  template <std::size_t N>
+  static constexpr auto activation_of() {
+    constexpr std::size_t f = plan_.first[N], len = plan_.length[N];
+    if constexpr (len == 1)
+      return std::type_identity<Identity>{};
+    else if constexpr (len == 2)
+      return std::type_identity<typename NetT::template layer<f + 1>::tag>{};
+    else
+      return [&]<std::size_t... K>(std::index_sequence<K...>) {
+        return std::type_identity<kernel::simd::Chain<typename NetT::template layer<f + 1 + K>::tag...>>{};
+      }(std::make_index_sequence<len - 1>{});
+  }
+
+  template <class F>
+  static constexpr auto per_node(F f) {
+    return [&]<std::size_t... N>(std::index_sequence<N...>) {
+      return std::array<decltype(f.template operator()<0>()), plan_.count>{f.template operator()<N>()...};
+    }(std::make_index_sequence<plan_.count>{});
+  }
+
  public:
   static constexpr std::size_t count = plan_.count;     ///< nodes after fusion
   static constexpr auto first = plan_.first;            ///< first layer of each node
-  static constexpr auto length = plan_.length;          ///< layers in each node (1 or 2)
+  static constexpr auto length = plan_.length;          ///< layers in each node
+
+  template <std::size_t N>
+  using head = typename NetT::template layer<first[N]>;
+  template <std::size_t N>
+  static constexpr bool dense_node = dense_at<first[N]>;
+  template <std::size_t N>
+  static constexpr bool conv_node = conv_at<first[N]>;
+  template <std::size_t N>
+  using activation = typename decltype(activation_of<N>())::type;
+
+  static constexpr auto param_begin = per_node([]<std::size_t N>() { return NetT::param_offsets[first[N]]; });
+  static constexpr auto param_size = per_node([]<std::size_t N>() {
+    return (first[N] + length[N] < L ? NetT::param_offsets[first[N] + length[N]] : NetT::param_count) -
+           NetT::param_offsets[first[N]];
+  });
+  static constexpr auto output_slot =
+      per_node([]<std::size_t N>() { return NetT::activation_offsets[first[N] + length[N] - 1]; });
+  static constexpr auto saves_pre_activation = per_node([]<std::size_t N>() {
+    using A = activation<N>;
+    if constexpr (length[N] < 2)
+      return false;
+    else if constexpr (FusableActivation<A>)
+      return bool(A::needs_input);
+    else if constexpr (requires { kernel::simd::vector_activation<A>::needs_input; })
+      return bool(kernel::simd::vector_activation<A>::needs_input);
+    else
+      return true;  // a Chain recomputes from z
+  });
 
   /// Extra scratch floats a training pass on a SIMD backend needs for batch B (dz, Wᵀ, padding).
   template <std::size_t B>
@@ -110,21 +174,9 @@ struct FusionPlan {
 };
 
 namespace detail {
-template <class NetT, std::size_t N>
-constexpr auto node_activation_of() {
-  constexpr std::size_t first = FusionPlan<NetT>::first[N], len = FusionPlan<NetT>::length[N];
-  if constexpr (len == 1)
-    return std::type_identity<Identity>{};
-  else if constexpr (len == 2)
-    return std::type_identity<typename NetT::template layer<first + 1>::tag>{};
-  else
-    return [&]<std::size_t... K>(std::index_sequence<K...>) {
-      return std::type_identity<kernel::simd::Chain<typename NetT::template layer<first + 1 + K>::tag...>>{};
-    }(std::make_index_sequence<len - 1>{});
-}
 /// What a dense node applies in its epilogue: Identity, one activation, or a Chain.
 template <class NetT, std::size_t N>
-using node_activation = typename decltype(node_activation_of<NetT, N>())::type;
+using node_activation = typename FusionPlan<NetT>::template activation<N>;
 }  // namespace detail
 
 #if CTNN_SIMD
@@ -132,17 +184,16 @@ using node_activation = typename decltype(node_activation_of<NetT, N>())::type;
 template <class NetT, std::size_t N, std::size_t B, SimdBackend Be>
 void fused_node_forward(Be be, const float* params, const float* in, float* out, const PassContext& ctx) noexcept {
   using P = FusionPlan<NetT>;
-  constexpr std::size_t I = P::first[N];
-  using Lay = typename NetT::template layer<I>;
-  const float* p = params + NetT::param_offsets[I];
-  if constexpr (P::template dense_at<I>)
-    kernel::dense_act_forward<Lay::in, Lay::out, B * Lay::steps, detail::node_activation<NetT, N>>(
-        be, p, p + Lay::weight_count, in, out, nullptr);
-  else if constexpr (P::template conv_at<I>)
-    kernel::conv_act_forward<typename Lay::geometry, Lay::out_channels, B, detail::node_activation<NetT, N>>(
-        be, p, p + Lay::weight_count, in, out, nullptr, ctx.scratch);
+  using Lay = typename P::template head<N>;
+  using Act = typename P::template activation<N>;
+  const float* p = params + P::param_begin[N];
+  if constexpr (P::template dense_node<N>)
+    kernel::dense_act_forward<Lay::in, Lay::out, B * Lay::steps, Act>(be, p, p + Lay::weight_count, in, out, nullptr);
+  else if constexpr (P::template conv_node<N>)
+    kernel::conv_act_forward<typename Lay::geometry, Lay::out_channels, B, Act>(be, p, p + Lay::weight_count, in, out,
+                                                                               nullptr, ctx.scratch);
   else
-    detail::layer_forward<Lay, B>(be, p, in, out, forward_context<NetT, B>(ctx, I));
+    detail::layer_forward<Lay, B>(be, p, in, out, forward_context<NetT, B>(ctx, P::first[N]));
 }
 
 /// Inference forward over the fused nodes (SIMD backends); scratch as in `forward_pass`.
@@ -172,22 +223,20 @@ void fused_forward_pass_saving(Be be, const float* params, const float* x, float
   static_assert(Start <= P::count, "fused_forward_pass_saving: Start is past the last node");
   [&]<std::size_t... K>(std::index_sequence<K...>) {
     const float* in = x;
-    if constexpr (Start > 0) in = outs + NetT::activation_offsets[P::first[Start - 1] + P::length[Start - 1] - 1] * B;
+    if constexpr (Start > 0) in = outs + P::output_slot[Start - 1] * B;
     (
         [&] {
           constexpr std::size_t N = Start + K;
-          constexpr std::size_t I = P::first[N], Last = I + P::length[N] - 1;
-          using Lay = typename NetT::template layer<I>;
-          using Act = detail::node_activation<NetT, N>;
-          float* out = outs + NetT::activation_offsets[Last] * B;
-          const float* p = params + NetT::param_offsets[I];
-          float* z = (P::length[N] >= 2 && kernel::simd::vector_activation<Act>::needs_input)
-                         ? outs + NetT::activation_offsets[I] * B
-                         : nullptr;
-          if constexpr (P::template dense_at<I>)
+          constexpr std::size_t I = P::first[N];
+          using Lay = typename P::template head<N>;
+          using Act = typename P::template activation<N>;
+          float* out = outs + P::output_slot[N] * B;
+          const float* p = params + P::param_begin[N];
+          float* z = P::saves_pre_activation[N] ? outs + NetT::activation_offsets[I] * B : nullptr;
+          if constexpr (P::template dense_node<N>)
             kernel::dense_act_forward<Lay::in, Lay::out, B * Lay::steps, Act>(be, p, p + Lay::weight_count, in, out,
                                                                               z);
-          else if constexpr (P::template conv_at<I>)
+          else if constexpr (P::template conv_node<N>)
             kernel::conv_act_forward<typename Lay::geometry, Lay::out_channels, B, Act>(be, p, p + Lay::weight_count,
                                                                                        in, out, z, ctx.scratch);
           else
@@ -218,32 +267,33 @@ const float* fused_backward_pass(Be be, const float* params, const float* x, con
     (
         [&] {
           constexpr std::size_t N = C - 1 - K;
-          constexpr std::size_t I = P::first[N], Last = I + P::length[N] - 1;
-          using Lay = typename NetT::template layer<I>;
+          constexpr std::size_t I = P::first[N];
+          using Lay = typename P::template head<N>;
+          using Act = typename P::template activation<N>;
           const float* in = I == 0 ? x : outs + NetT::activation_offsets[I == 0 ? 0 : I - 1] * B;
-          const float* out = outs + NetT::activation_offsets[Last] * B;
+          const float* out = outs + P::output_slot[N] * B;
           float* dx = I == 0 ? dx_first : (K % 2 == 0 ? scratch0 : scratch1);
-          const float* p = params + NetT::param_offsets[I];
-          float* g = grads + NetT::param_offsets[I];
+          const float* p = params + P::param_begin[N];
+          float* g = grads + P::param_begin[N];
           const float* z = outs + NetT::activation_offsets[I] * B;
-          if constexpr (P::template dense_at<I>) {
+          if constexpr (P::template dense_node<N>) {
             const float* wt = nullptr;
             if (ctx.transposed != nullptr && dx != nullptr) {
-              float* slot = ctx.transposed + NetT::param_offsets[I];
+              float* slot = ctx.transposed + P::param_begin[N];
               if (!ctx.transposed_ready) kernel::simd::transpose<Lay::in, Lay::out>(p, slot);
               wt = slot;
             }
-            kernel::dense_act_backward<Lay::in, Lay::out, B * Lay::steps, detail::node_activation<NetT, N>>(
-                be, p, in, z, out, d, dx, g, g + Lay::weight_count, extra, wt);
-          } else if constexpr (P::template conv_at<I>) {
-            kernel::conv_act_backward<typename Lay::geometry, Lay::out_channels, B, detail::node_activation<NetT, N>>(
-                be, p, in, z, out, d, dx, g, g + Lay::weight_count, extra);
+            kernel::dense_act_backward<Lay::in, Lay::out, B * Lay::steps, Act>(be, p, in, z, out, d, dx, g,
+                                                                               g + Lay::weight_count, extra, wt);
+          } else if constexpr (P::template conv_node<N>) {
+            kernel::conv_act_backward<typename Lay::geometry, Lay::out_channels, B, Act>(be, p, in, z, out, d, dx, g,
+                                                                                        g + Lay::weight_count, extra);
           } else {
             PassContext c = at_layer_context(ctx, I);
             c.scratch = extra;
             detail::layer_backward<Lay, B>(be, p, in, out, d, dx, g, c);
           }
-          ctx.ready(NetT::param_offsets[I]);
+          ctx.ready(P::param_begin[N]);
           d = dx;
         }(),
         ...);

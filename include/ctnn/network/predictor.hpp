@@ -53,14 +53,14 @@ class Predictor {
       return false;
     }
 #if CTNN_SIMD
-    else if constexpr (!Plan::template dense_at<Plan::first[N]>) {
+    else if constexpr (!Plan::template dense_node<N>) {
       return false;
-    } else if constexpr (NetT::template layer<Plan::first[N]>::input_shape::rank != 1) {
+    } else if constexpr (Plan::template head<N>::input_shape::rank != 1) {
       return false;  // a Dense on each step of a sequence: many rows, not one
     } else {
       // Wide layers stream their weights from L2 either way and the canonical kernel's
       // row streams measured faster there (784-256-128-10: 6.5 µs against 7.9 µs packed).
-      using Lay = typename NetT::template layer<Plan::first[N]>;
+      using Lay = typename Plan::template head<N>;
       return use_packed && kernel::simd::PackedDense<Be, Lay::in, Lay::out>::fits;
     }
 #endif
@@ -70,7 +70,7 @@ class Predictor {
   static constexpr std::size_t packed_size = [] {
 #if CTNN_SIMD
     if constexpr (packed_node<N>) {
-      using Lay = typename NetT::template layer<Plan::first[N]>;
+      using Lay = typename Plan::template head<N>;
       return kernel::simd::PackedDense<Be, Lay::in, Lay::out>::floats;
     }
 #endif
@@ -103,9 +103,8 @@ class Predictor {
         (
             [&] {
               if constexpr (packed_node<N>) {
-                constexpr std::size_t I = Plan::first[N];
-                using Lay = typename NetT::template layer<I>;
-                const float* p = net_.params().data() + NetT::param_offsets[I];
+                using Lay = typename Plan::template head<N>;
+                const float* p = net_.params().data() + Plan::param_begin[N];
                 kernel::simd::PackedDense<Be, Lay::in, Lay::out>::pack(p, p + Lay::weight_count,
                                                                       packed_.data() + packed_offsets[N]);
               }
@@ -158,7 +157,7 @@ class Predictor {
     constexpr bool last = N + 1 == Plan::count;
     constexpr bool in_regs = !std::is_pointer_v<In>;
     if constexpr (packed_node<N>) {
-      using Lay = typename NetT::template layer<Plan::first[N]>;
+      using Lay = typename Plan::template head<N>;
       using L = kernel::simd::PackedDense<Be, Lay::in, Lay::out>;
       alignas(alignment) std::array<V, L::in_vecs> xv_mem;
       const V* xv;
@@ -172,7 +171,7 @@ class Predictor {
         xv = xv_mem.data();
       }
       std::array<V, L::out_vecs> yv;
-      kernel::simd::dense_b1_packed<Lay::in, Lay::out, detail::node_activation<NetT, N>>(
+      kernel::simd::dense_b1_packed<Lay::in, Lay::out, typename Plan::template activation<N>>(
           Be{}, packed_.data() + packed_offsets[N], xv, yv.data());
       if constexpr (last) {
         for (std::size_t v = 0; v + 1 < L::out_vecs; ++v) yv[v].store_unaligned(y + v * W);

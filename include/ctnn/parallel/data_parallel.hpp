@@ -258,7 +258,7 @@ class DataParallel {
   /// gradient (B × first_out in all).
   using WS = dp_detail::WeightSplit<NetT, batch, dp_detail::is_dense_run<NetT, split_first>()>;
   static constexpr bool split_weights = WS::chosen;
-  using Act0 = detail::node_activation<NetT, 0>;
+  using Act0 = typename Plan::template activation<0>;
   using Act1 = typename WS::act1;
   static constexpr std::size_t mid = WS::mid;  ///< the second node's width
   /// The second node's input rows (the first node's outputs) in `groups` groups of multiples

@@ -1,9 +1,9 @@
 #pragma once
 /**
  * @file mlp_spec.hpp
- * @brief What the fused CUDA MLP kernels need to know about a `ctnn::Net`, worked out at
- * compile time on the host: the Dense layers and the activation fused behind each, the
- * widths padded to multiples of 16, and the device parameter layout. Plain C++ (no CUDA),
+ * @brief What the fused CUDA MLP kernels need to know about a `ctnn::Net`, read off its
+ * fusion plan at compile time on the host: the Dense nodes and the activation fused behind
+ * each, the widths padded to multiples of 16, and the device parameter layout. Plain C++ (no CUDA),
  * so the layout and the packing are tested on machines without a GPU.
  *
  * Device layout, per Dense layer l: W `[in_p][out_p]` then b `[out_p]`, where `in_p` and
@@ -17,9 +17,9 @@
 #include <type_traits>
 #include <utility>
 
-#include "../../activations/identity.hpp"
+#include "../../activations/activation_concepts.hpp"
 #include "../../config.hpp"
-#include "../../layers/dense.hpp"
+#include "../../network/fusion.hpp"
 
 CTNN_BEGIN_NAMESPACE
 namespace cuda {
@@ -29,70 +29,45 @@ constexpr std::size_t pad16(std::size_t n) { return (n + 15) / 16 * 16; }
 }  // namespace spec_detail
 
 /**
- * @brief The fused-MLP view of `NetT`: Dense layers, each followed by at most one
- * `FusableActivation`.
+ * @brief The fused-MLP view of `NetT`, read off its `FusionPlan`: every node a Dense layer
+ * with at most one `FusableActivation` fused behind it.
  */
 template <class NetT>
 struct MlpSpec {
  private:
-  static constexpr std::size_t L = NetT::layer_count;
-  template <std::size_t I>
-  using tag_at = typename NetT::template layer<I>::tag;
-
-  struct Plan {
-    std::array<std::size_t, L + 1> width{};   // input, then each Dense's outputs
-    std::array<std::size_t, L> act_layer{};   // per Dense: CPU layer index of its activation, L for none
-    std::array<std::size_t, L> layer_of{};    // CPU layer index of each Dense
-    std::size_t dense = 0;
-    bool ok = true;                           // only Dense and supported activations, each activation after a Dense
-  };
-  static constexpr Plan build() {
-    Plan p;
-    p.width[0] = NetT::input_size;
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (
-          [&] {
-            using T = tag_at<I>;
-            if constexpr (ctnn::detail::is_dense_v<T>) {
-              if (NetT::template layer<I>::steps != 1) p.ok = false;  // a per-step Dense on a sequence
-              p.layer_of[p.dense] = I;
-              p.act_layer[p.dense] = L;
-              p.width[++p.dense] = NetT::template layer<I>::out;
-            } else if constexpr (FusableActivation<T>) {
-              if (p.dense == 0 || (I > 0 && !ctnn::detail::is_dense_v<tag_at<(I > 0 ? I - 1 : 0)>>)) p.ok = false;
-              else p.act_layer[p.dense - 1] = I;
-            } else {
-              p.ok = false;
-            }
-          }(),
-          ...);
-    }(std::make_index_sequence<L>{});
-    return p;
-  }
-  static constexpr Plan plan_ = build();
+  using Plan = FusionPlan<NetT>;
+  template <std::size_t N>
+  static constexpr bool node_ok = [] {
+    if constexpr (!Plan::template dense_node<N>)
+      return false;
+    else if constexpr (Plan::template head<N>::steps != 1)
+      return false;  // a per-step Dense on a sequence
+    else
+      return Plan::length[N] <= 2 && FusableActivation<typename Plan::template activation<N>>;
+  }();
+  static constexpr bool ok = []<std::size_t... N>(std::index_sequence<N...>) {
+    return (node_ok<N> && ...);
+  }(std::make_index_sequence<Plan::count>{});
 
  public:
-  static_assert(plan_.ok,
+  static_assert(ok,
                 "ctnn::cuda: the fused MLP kernels take Dense layers, each followed by at most one element-wise "
                 "activation written in ctnn::math (FusableActivation: Identity, ReLU, LeakyReLU, Tanh, Sigmoid, GELU, "
                 "...; no convolutions, pooling, dropout, softmax, sequences or stacked activations)");
-  template <std::size_t A>
-  struct activation_at {
-    using type = tag_at<A>;
-  };
-  template <std::size_t A>
-    requires(A == L)
-  struct activation_at<A> {
-    using type = Identity;
-  };
-  static constexpr std::size_t layers = plan_.dense;  ///< Dense layers
-  static_assert(layers >= 1, "ctnn::cuda: the network needs at least one Dense layer");
+  static constexpr std::size_t layers = Plan::count;  ///< Dense layers (the plan's nodes)
 
-  static constexpr auto width = [] {
-    std::array<std::size_t, layers + 1> w{};
-    for (std::size_t i = 0; i <= layers; ++i) w[i] = plan_.width[i];
+  static constexpr auto width = []<std::size_t... N>(std::index_sequence<N...>) {
+    std::array<std::size_t, layers + 1> w{NetT::input_size};
+    std::size_t k = 1;
+    ((w[k++] = [] {
+       if constexpr (node_ok<N>)
+         return Plan::template head<N>::out;
+       else
+         return std::size_t{1};
+     }()),
+     ...);
     return w;
-  }();
+  }(std::make_index_sequence<layers>{});
   static constexpr auto padded = [] {
     std::array<std::size_t, layers + 1> w{};
     for (std::size_t i = 0; i <= layers; ++i) w[i] = spec_detail::pad16(width[i]);
@@ -100,11 +75,16 @@ struct MlpSpec {
   }();
   /// The activation behind Dense layer l (Identity where none follows).
   template <std::size_t l>
-  using activation = typename activation_at<plan_.act_layer[l]>::type;
+  using activation = typename Plan::template activation<l>;
   /// Whether Dense layer l's activation needs its input for the derivative (then its
   /// pre-activation is saved too).
   static constexpr auto needs_input = []<std::size_t... l>(std::index_sequence<l...>) {
-    return std::array<bool, layers>{activation<l>::needs_input...};
+    return std::array<bool, layers>{[] {
+      if constexpr (node_ok<l>)
+        return bool(activation<l>::needs_input);
+      else
+        return false;
+    }()...};
   }(std::make_index_sequence<layers>{});
   /// Whether every derivative follows from the layer outputs alone (what the FP16/BF16
   /// training kernel keeps).
@@ -159,7 +139,7 @@ struct MlpSpec {
   static void pack(std::span<const float> cpu, std::span<float> dev) noexcept {
     for (float& v : dev) v = 0.0f;
     for (std::size_t l = 0; l < layers; ++l) {
-      const float* w = cpu.data() + NetT::param_offsets[plan_.layer_of[l]];
+      const float* w = cpu.data() + Plan::param_begin[l];
       const float* b = w + width[l] * width[l + 1];
       for (std::size_t i = 0; i < width[l]; ++i)
         for (std::size_t j = 0; j < width[l + 1]; ++j) dev[w_offset[l] + i * padded[l + 1] + j] = w[i * width[l + 1] + j];
@@ -169,7 +149,7 @@ struct MlpSpec {
   /// Device layout → CPU parameters (the padding is dropped).
   static void unpack(std::span<const float> dev, std::span<float> cpu) noexcept {
     for (std::size_t l = 0; l < layers; ++l) {
-      float* w = cpu.data() + NetT::param_offsets[plan_.layer_of[l]];
+      float* w = cpu.data() + Plan::param_begin[l];
       float* b = w + width[l] * width[l + 1];
       for (std::size_t i = 0; i < width[l]; ++i)
         for (std::size_t j = 0; j < width[l + 1]; ++j) w[i * width[l + 1] + j] = dev[w_offset[l] + i * padded[l + 1] + j];

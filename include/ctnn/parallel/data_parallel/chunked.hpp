@@ -183,10 +183,10 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::work_chunks(std::size_t w) {
     for (std::size_t i = 0; i < out_n * chunk; ++i) d[i] *= 1.0f / static_cast<float>(chunks);
     if constexpr (split_first) {
       // Every node but the first; of the first, only dz (this chunk's rows) and db.
-      using Act = detail::node_activation<NetT, 0>;
+      using Act = typename Plan::template activation<0>;
       const float* dy0 = fused_backward_pass<NetT, chunk, 1>(Be{}, p, x, acts, d, g, s0, s1, ctx.scratch, ctx);
       const float* z = acts + NetT::activation_offsets[0] * chunk;
-      const float* y = acts + NetT::activation_offsets[Plan::length[0] - 1] * chunk;
+      const float* y = acts + Plan::output_slot[0] * chunk;
       kernel::simd::activation_gradient<first_out, chunk, Act>(Be{}, z, y, dy0, dz_first_.data() + c * chunk * first_out,
                                                                g + first_weights);
       chunk_dz_bits_[c] = detail::max_abs_bits(dz_first_.data() + c * chunk * first_out, chunk * first_out);

@@ -152,12 +152,9 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::first_layer_partial(const float*
 
 template <class TrainerT, class ThreadsT, class ChunksT>
 void DataParallel<TrainerT, ThreadsT, ChunksT>::first_layer_combine(std::size_t c, const float* bias, float* acts) {
-  using Act = detail::node_activation<NetT, 0>;
-  float* y = acts + NetT::activation_offsets[Plan::length[0] - 1] * chunk;
-  float* z = (Plan::length[0] >= 2 && kernel::simd::vector_activation<Act>::needs_input)
-                 ? acts + NetT::activation_offsets[0] * chunk
-                 : nullptr;
-  kernel::simd::BiasActivationEpilogue<Be, Act, first_out> epi{Be{}, bias, y, z};
+  float* y = acts + Plan::output_slot[0] * chunk;
+  float* z = Plan::saves_pre_activation[0] ? acts + NetT::activation_offsets[0] * chunk : nullptr;
+  kernel::simd::BiasActivationEpilogue<Be, Act0, first_out> epi{Be{}, bias, y, z};
   sum_groups<first_out, true>(partial_.data(), epi, c * chunk, (c + 1) * chunk);
 }
 

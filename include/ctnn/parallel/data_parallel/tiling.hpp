@@ -82,7 +82,7 @@ constexpr bool is_dense_run() {
     return false;
   else
     return []<std::size_t... N>(std::index_sequence<N...>) {
-      return (P::template dense_at<P::first[N + 1]> && ...);
+      return (P::template dense_node<N + 1> && ...);
     }(std::make_index_sequence<P::count - 1>{});
 }
 
@@ -108,16 +108,16 @@ struct WeightSplit<NetT, B, true> {
   using P = FusionPlan<NetT>;
   static constexpr std::size_t count = P::count;
   template <std::size_t N>
-  using layer = typename NetT::template layer<P::first[N]>;
+  using layer = typename P::template head<N>;
   template <std::size_t N>
-  using act = detail::node_activation<NetT, N>;
+  using act = typename P::template activation<N>;
   template <std::size_t N>
-  static constexpr bool keeps_z = kernel::simd::vector_activation<act<N>>::needs_input;
+  static constexpr bool keeps_z = P::saves_pre_activation[N];
   using act1 = act<1>;
 
   static constexpr std::size_t mid = layer<1>::out;  ///< node 1's width
-  static constexpr std::size_t w2 = NetT::param_offsets[P::first[1]], b2 = w2 + layer<1>::weight_count;
-  static constexpr std::size_t tail_begin = NetT::param_offsets[P::first[2]];  ///< the tail's first parameter
+  static constexpr std::size_t w2 = P::param_begin[1], b2 = w2 + layer<1>::weight_count;
+  static constexpr std::size_t tail_begin = P::param_begin[2];  ///< the tail's first parameter
 
   /// Per worker, for the whole batch: each tail node's output y, then its pre-activation z
   /// where the derivative reads it; `y_at[N]`/`z_at[N]` in floats (N ≥ 2).

@@ -119,7 +119,7 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::for_each_weight_segment(const Wo
       (
           [&] {
             using Lay = typename WS::template layer<K + 2>;
-            constexpr std::size_t at = NetT::param_offsets[Plan::first[K + 2]];
+            constexpr std::size_t at = Plan::param_begin[K + 2];
             f(at, Lay::weight_count);
             f(at + Lay::weight_count, Lay::out);
           }(),
@@ -137,7 +137,7 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::tail_forward(Worker& me, const f
           using Lay = typename WS::template layer<N>;
           const float* in = me.h2.data();
           if constexpr (N > 2) in = me.tail.data() + WS::y_at[N - 1];
-          const float* wn = p + NetT::param_offsets[Plan::first[N]];
+          const float* wn = p + Plan::param_begin[N];
           kernel::dense_act_forward<Lay::in, Lay::out, batch, typename WS::template act<N>>(
               Be{}, wn, wn + Lay::weight_count, in, me.tail.data() + WS::y_at[N],
               WS::template keeps_z<N> ? me.tail.data() + WS::z_at[N] : nullptr);
@@ -160,8 +160,8 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::tail_backward(Worker& me, const 
             in = me.tail.data() + WS::y_at[N - 1];
             dx = (K % 2 == 0 ? me.dx0 : me.dx1).data();
           }
-          const float* wn = p + NetT::param_offsets[Plan::first[N]];
-          float* g = tail_grad + (NetT::param_offsets[Plan::first[N]] - WS::tail_begin);
+          const float* wn = p + Plan::param_begin[N];
+          float* g = tail_grad + (Plan::param_begin[N] - WS::tail_begin);
           kernel::dense_act_backward<Lay::in, Lay::out, batch, typename WS::template act<N>>(
               Be{}, wn, in, WS::template keeps_z<N> ? me.tail.data() + WS::z_at[N] : nullptr,
               me.tail.data() + WS::y_at[N], d, dx, weights ? g : nullptr, g + Lay::weight_count, me.bwd.data());
