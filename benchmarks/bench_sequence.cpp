@@ -8,6 +8,8 @@
 //                      recurrent product's dependent FMAs (⌈H/2⌉ + 1, two partial sums) at the
 //                      measured FMA latency, plus the measured latency of the gate functions'
 //                      chain (σ then tanh: a GRU's r then n, an LSTM's o (or i) then tanh(c))
+//   W11/gru16/memory_bound  one pass over the model's parameters as a step reads them: past
+//                      L1 (GRU-64's 52 KB, LSTM-64's 69 KB) the step cannot beat it
 //
 //   W12/train_step_b32/ctnn   one Adam step of examples/va_effect.cpp's model (GRU-16, Dense(1)) on 32
 //                             windows of 96 samples: the training throughput (pytorch_peer.py times
@@ -20,6 +22,7 @@
 #include <Eigen/Dense>
 #include <cmath>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "workloads.hpp"
@@ -112,6 +115,27 @@ void chain_bound(benchmark::State& state) {
   state.counters["dependent_fmas"] = static_cast<double>(fmas);
 }
 
+// The memory bound: one pass over the model's parameters (the cell's and the output
+// layer's), which a step reads once, from wherever they stay between steps (L1 while they
+// fit, L2 past 48 KB), summed in 12 independent registers of this backend.
+template <template <std::size_t, Returns> class Cell, std::size_t H>
+void weights_bound(benchmark::State& state) {
+  using N = Net<Input<64, 1>, Cell<H, Returns::sequence>, Dense<1>>;
+  using V = kernel::simd::vec<default_backend>;
+  constexpr std::size_t W = V::size, n = N::param_count / (12 * W) * (12 * W);
+  auto net = make_unique_net<N>();
+  net->init(1);
+  const float* p = net->params().data();
+  for (auto _ : state) {
+    [&]<std::size_t... c>(std::index_sequence<c...>) {
+      V acc[12] = {(static_cast<void>(c), V(0.0f))...};
+      for (std::size_t i = 0; i < n; i += 12 * W) ((acc[c] += V::load_unaligned(p + i + c * W)), ...);
+      benchmark::DoNotOptimize((acc[c] + ...));
+    }(std::make_index_sequence<12>{});
+  }
+  state.counters["bytes"] = static_cast<double>(n * sizeof(float));
+}
+
 }  // namespace
 
 void train_step_b32(benchmark::State& state) {
@@ -129,11 +153,13 @@ BENCHMARK(train_step_b32)->Name("W12/train_step_b32/ctnn");
 #define CTNN_W11_GRU(H)                                                                            \
   BENCHMARK(ctnn_stream<GRU, H>)->Name("W11/gru" #H "/ctnn");                                      \
   BENCHMARK(eigen_stream<EigenGru<H>>)->Name("W11/gru" #H "/eigen");                               \
-  BENCHMARK(chain_bound<H>)->Name("W11/gru" #H "/bound");
+  BENCHMARK(chain_bound<H>)->Name("W11/gru" #H "/bound");                                         \
+  BENCHMARK(weights_bound<GRU, H>)->Name("W11/gru" #H "/memory_bound");
 #define CTNN_W11_LSTM(H)                                                                           \
   BENCHMARK(ctnn_stream<LSTM, H>)->Name("W11/lstm" #H "/ctnn");                                    \
   BENCHMARK(eigen_stream<EigenLstm<H>>)->Name("W11/lstm" #H "/eigen");                             \
-  BENCHMARK(chain_bound<H>)->Name("W11/lstm" #H "/bound");
+  BENCHMARK(chain_bound<H>)->Name("W11/lstm" #H "/bound");                                        \
+  BENCHMARK(weights_bound<LSTM, H>)->Name("W11/lstm" #H "/memory_bound");
 
 CTNN_W11_GRU(8)
 CTNN_W11_GRU(16)

@@ -14,7 +14,8 @@
  * there are too few accumulators to hide the FMA latency (batch 1, narrow outputs)
  * the K loop is split over KS independent chains that are summed at the end. The last
  * column vector may be partial (N % lanes): it is loaded and stored with `load_n` /
- * `store_n`, never by a scalar loop.
+ * `store_n`, never by a scalar loop. A single column (a Dense layer of one output) is a
+ * dot product per row instead (`dot_rows`).
  *
  * A shape may also address A through `row_offset(m) + k_offset(k)` (separable, computed
  * once per row of a block and once per k): convolutions run on the same micro-kernel as
@@ -27,6 +28,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "partial.hpp"
 
@@ -162,6 +164,43 @@ inline void column_block(Be be, A a, const float* b, std::size_t j0, Epi& epi) n
   if constexpr (S::M % MR != 0) micro_kernel<Be, S, S::M % MR, NV, Last>(be, a, b, m0, j0, epi);
 }
 
+template <class S>
+inline constexpr bool is_gemm_shape = false;
+template <std::size_t M, std::size_t N, std::size_t K, std::size_t Rs, std::size_t Cs, std::size_t Ld>
+inline constexpr bool is_gemm_shape<GemmShape<M, N, K, Rs, Cs, Ld>> = true;
+
+/// Whether C = A·B is one column (a Dense layer of one output) with A's rows and B's column
+/// contiguous: then each row is a dot product over K in full registers, not K broadcasts into
+/// one partial register.
+template <class S, class A>
+inline constexpr bool dot_product_shape = [] {
+  if constexpr (is_gemm_shape<S> && std::is_same_v<A, PlainA>)
+    return S::N == 1 && S::a_cs == 1 && S::ldb == 1;
+  else
+    return false;
+}();
+
+/// C[m][0] = Σ_k A[m][k]·B[k] for every row: four chains of full registers over K, the
+/// remainder zero-filled by `load_n`, summed across lanes, handed to the epilogue in lane 0.
+template <class S, SimdBackend Be, class Epi>
+inline void dot_rows(Be be, PlainA a, const float* b, Epi& epi) noexcept {
+  using V = vec<Be>;
+  constexpr std::size_t W = V::size, full = S::K / W, tail = S::K % W;
+  constexpr std::size_t P = std::clamp<std::size_t>(full, 1, 4);
+  for (std::size_t m = 0; m < S::M; ++m) {
+    const float* x = a.template row<S>(m);
+    V acc[P];
+    for (std::size_t c = 0; c < P; ++c) acc[c] = V(0.0f);
+    for (std::size_t i = 0; i < full; ++i)
+      acc[i % P] = xsimd::fma(V::load_unaligned(x + i * W), V::load_unaligned(b + i * W), acc[i % P]);
+    if constexpr (tail > 0) acc[0] = xsimd::fma(load_n<tail>(be, x + full * W), load_n<tail>(be, b + full * W), acc[0]);
+    if constexpr (P >= 4) acc[2] += acc[3];
+    if constexpr (P >= 2) acc[0] += acc[1];
+    if constexpr (P >= 3) acc[0] += acc[2];
+    epi.template store<1>(V(xsimd::hadd(acc[0])), m, 0);
+  }
+}
+
 /**
  * @brief C = A·B through `epi.store<Lanes>(acc, row, col)`, for shape S and an A operand
  * (`PlainA` or `IndexedA`). Full column blocks of NV vectors first, then one block with
@@ -169,6 +208,10 @@ inline void column_block(Be be, A a, const float* b, std::size_t j0, Epi& epi) n
  */
 template <class S, SimdBackend Be, class A, class Epi>
 inline void gemm_operand(Be be, A a, const float* b, Epi& epi) noexcept {
+  if constexpr (dot_product_shape<S, A>) {
+    dot_rows<S>(be, a, b, epi);
+    return;
+  }
   using Bl = Blocking<Be, S>;
   constexpr std::size_t W = Bl::W, NV = Bl::NV;
   constexpr std::size_t full_vecs = S::N / W, tail = S::N % W;
