@@ -82,6 +82,24 @@ static_assert(P2::bottleneck_ps ==
 // Dense<256> layers dominate: two of the three 256x256 products on each side, or as near as the cut allows.
 static_assert(P2::stage<0>::last_layer >= 3 && P2::stage<0>::last_layer <= 5);
 
+// Stages start where fusion-plan nodes start. Here moving the first Dense's 256 outputs between
+// the cores costs more than any layer but that Dense: cut by layers, the best split cuts
+// after the second Dense, before its ReLU (layer 3); cut by nodes, that ReLU stays with its
+// Dense and stage 1 starts at layer 4.
+using Head = Net<Input<512>, Dense<256>, ReLU, Dense<8>, ReLU, Dense<8>, ReLU>;
+using PHead = partition<Head, TwoCores, Batch<16>>;
+static_assert(PHead::stage<0>::last_layer == 3 && PHead::stage<1>::first_layer == 4);
+constexpr auto head_problem = partition_detail::make_problem<Head, TwoCores, 16>();
+static_assert(head_problem.inside_node[1] && head_problem.inside_node[3] && !head_problem.inside_node[2]);
+static_assert(brute_force_partition(head_problem).first[1] == 4);
+constexpr auto head_by_layers = [] {
+  auto pr = head_problem;
+  pr.inside_node = {};
+  return pr;
+}();
+static_assert(solve_partition(head_by_layers).first[1] == 3 && brute_force_partition(head_by_layers).first[1] == 3);
+static_assert(Deep::layer_count == 9 && P2::stage<1>::first_layer % 2 == 0);  // on a Dense
+
 using Override = partition<Deep, Devices<CpuCore<0>, CpuCore<1>, CpuCore<2>>, Batch<8>, Cuts<3, 7>>;
 static_assert(Override::stage<0>::last_layer == 2 && Override::stage<1>::first_layer == 3 &&
               Override::stage<1>::last_layer == 6 && Override::stage<2>::first_layer == 7);

@@ -11,6 +11,10 @@
  * Stage memory: parameters × (1 weights + 1 gradients + `state_blocks` optimizer
  * vectors) + stored activations × `in_flight` micro-batches (1F1B keeps at most p).
  *
+ * A stage starts only where a node of the fusion plan starts (`inside_node`): a Dense and
+ * the activations fused behind it stay on one device and run as one fused node (explicit
+ * `Cuts<...>` may still cut anywhere).
+ *
  * Objective, lexicographic: (1) the bottleneck (largest stage time), (2) the sum of stage
  * times, (3) the earliest cuts. Exact, O(L²·P): a min-max dynamic programme gives the
  * optimal bottleneck M*; a suffix min-sum programme over stages no slower than M* gives
@@ -29,6 +33,7 @@
 #include <utility>
 
 #include "../core/batch.hpp"
+#include "../network/fusion.hpp"
 #include "cost_model.hpp"
 #include "devices.hpp"
 
@@ -53,6 +58,9 @@ struct PartitionProblem {
   std::array<DeviceSpec, P> devices{};
   std::size_t state_blocks = 2;  ///< optimizer vectors per parameter (Adam: 2)
   std::size_t in_flight = P;     ///< micro-batches whose activations a stage may hold
+  /// Layers a stage may not start at: those inside a fused node (an activation fused behind
+  /// its Dense), so that a cut never splits a node of the fusion plan. All false by default.
+  std::array<bool, L> inside_node{};
   /// Prefix sums of FLOPs and memory (filled by `prepare`, which the solvers call).
   std::array<std::uint64_t, L + 1> flops_prefix{}, memory_prefix{};
 
@@ -115,8 +123,10 @@ template <std::size_t L, std::size_t P>
 struct Flat {
   std::uint64_t flops[L + 1] = {}, memory[L + 1] = {}, cut_bytes[L] = {};
   std::uint64_t mflops[P] = {}, link[P] = {}, capacity[P] = {};
+  bool inside[L] = {};
 
   constexpr explicit Flat(const PartitionProblem<L, P>& pr) {
+    for (std::size_t k = 0; k < L; ++k) inside[k] = pr.inside_node[k];
     for (std::size_t k = 0; k <= L; ++k) flops[k] = pr.flops_prefix[k], memory[k] = pr.memory_prefix[k];
     for (std::size_t k = 0; k < L; ++k) cut_bytes[k] = 2 * pr.layers[k].output_bytes;
     for (std::size_t d = 0; d < P; ++d)
@@ -125,7 +135,7 @@ struct Flat {
   /// Time of layers [i, j] on device d (stage d starts at i >= d, and at 0 only if d == 0),
   /// or `infinity` when it does not fit — the same figure as PartitionProblem::time.
   constexpr std::uint64_t stage(std::size_t i, std::size_t j, std::size_t d) const noexcept {
-    if ((i == 0) != (d == 0) || i < d || memory[j + 1] - memory[i] > capacity[d]) return infinity;
+    if ((i == 0) != (d == 0) || i < d || inside[i] || memory[j + 1] - memory[i] > capacity[d]) return infinity;
     std::uint64_t t = picoseconds(flops[j + 1] - flops[i], mflops[d]);
     if (i > 0) t += picoseconds(cut_bytes[i - 1], link[d - 1]);
     if (j + 1 < L) t += picoseconds(cut_bytes[j], link[d]);
@@ -205,7 +215,9 @@ constexpr PartitionResult<P> brute_force_partition(PartitionProblem<L, P> pr) {
   for (std::size_t s = 0; s < P; ++s) first[s] = s;
   while (true) {
     const auto r = evaluate_split(pr, first);
-    if (r.feasible && (!best.feasible || r.bottleneck_ps < best.bottleneck_ps ||
+    bool whole_nodes = true;
+    for (std::size_t k = 1; k < P; ++k) whole_nodes = whole_nodes && !pr.inside_node[first[k]];
+    if (r.feasible && whole_nodes && (!best.feasible || r.bottleneck_ps < best.bottleneck_ps ||
                        (r.bottleneck_ps == best.bottleneck_ps && r.total_ps < best.total_ps)))
       best = r;
     // Next combination of stage starts 0 = first[0] < first[1] < ... < first[P-1] <= L-1.
@@ -243,6 +255,9 @@ constexpr auto make_problem() {
   PartitionProblem<L, P> pr;
   pr.layers = network_costs<NetT, b>();
   pr.devices = Devs::specs;
+  using F = FusionPlan<NetT>;
+  for (std::size_t n = 0; n < F::count; ++n)
+    for (std::size_t k = 1; k < F::length[n]; ++k) pr.inside_node[F::first[n] + k] = true;
   pr.prepare();
   return pr;
 }
@@ -263,6 +278,9 @@ struct Plan {
 
   static_assert(stage_count <= layer_count,
                 "ctnn::partition: more devices than layers; every stage needs at least one layer");
+  static_assert(!partition_detail::is_auto<C> || stage_count <= FusionPlan<NetT>::count,
+                "ctnn::partition: more devices than nodes of the fusion plan (a Dense and the activations fused "
+                "behind it are one node, never cut); give Cuts<...> to cut inside nodes");
 
  private:
   static constexpr auto problem_ = partition_detail::make_problem<NetT, Devs, Bt::size>();
