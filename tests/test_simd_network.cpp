@@ -37,6 +37,18 @@ using Chained = Net<Input<13>, Dense<21>, Tanh, Sigmoid, Dense<17>, ReLU, Swish,
 static_assert(FusionPlan<Chained>::count == 4 && FusionPlan<Chained>::length[0] == 3 &&
               FusionPlan<Chained>::length[1] == 4 && FusionPlan<Chained>::first[2] == 7);
 static_assert(std::is_same_v<detail::node_activation<Chained, 0>, kernel::simd::Chain<Tanh, Sigmoid>>);
+// What the plan says of each node: op, epilogue, parameter slice, saved activations.
+using PM = FusionPlan<Mlp>;
+static_assert(PM::dense_node<1> && std::is_same_v<PM::head<1>, Mlp::layer<2>> && std::is_same_v<PM::activation<1>, ReLU>);
+static_assert(std::is_same_v<PM::activation<2>, Identity>);
+static_assert(PM::param_begin[1] == 784 * 256 + 256 && PM::param_size[1] == 256 * 128 + 128 &&
+              PM::param_begin[2] + PM::param_size[2] == Mlp::param_count);
+static_assert(PM::output_slot[0] == Mlp::activation_offsets[1] && PM::output_slot[2] == Mlp::activation_offsets[4]);
+static_assert(!PM::saves_pre_activation[0]);  // ReLU's derivative reads its output
+using PE = FusionPlan<Every>;
+static_assert(PE::saves_pre_activation[0] && !PE::saves_pre_activation[1] && !PE::saves_pre_activation[4]);
+static_assert(!PE::dense_node<5> && PE::param_size[5] == 0);  // the Softmax
+static_assert(FusionPlan<Chained>::saves_pre_activation[0]);   // a chain recomputes from z
 
 std::vector<float> random(std::size_t n, std::uint64_t seed, float scale = 1.0f) {
   Rng rng(seed);

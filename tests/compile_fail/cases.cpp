@@ -87,6 +87,9 @@ constexpr auto n = N::param_count;
 #elif defined(CTNN_CASE_partition_more_devices_than_layers)
 using N = Net<Input<4>, Dense<3>, ReLU>;
 constexpr auto b = partition<N, Devices<CpuCore<0>, CpuCore<1>, CpuCore<2>>, Batch<8>>::bottleneck_ps;
+#elif defined(CTNN_CASE_partition_more_devices_than_nodes)
+using N = Net<Input<4>, Dense<3>, ReLU, Dense<3>, ReLU>;  // four layers, two fused nodes
+constexpr auto b = partition<N, Devices<CpuCore<0>, CpuCore<1>, CpuCore<2>>, Batch<8>>::bottleneck_ps;
 #elif defined(CTNN_CASE_partition_no_memory)
 using N = Net<Input<4096>, Dense<4096>, ReLU, Dense<4096>>;  // 64 MiB of weights per Dense, x4 with Adam
 constexpr auto b = partition<N, Devices<CpuCore<0, 100000, 100>, CpuCore<1, 100000, 100>>, Batch<8>>::bottleneck_ps;

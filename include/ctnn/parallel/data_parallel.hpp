@@ -296,9 +296,9 @@ class DataParallel {
   template <class F>
   void for_each_panel(const Worker& me, F&& f);
 
-  /// Calls f.template operator()<Rows>(r0) for panel p (numbered as in panel_begin): panels of
-  /// RowSplit::panel_rows from each group's first row, then the group's tail. Fixed at compile time, so
-  /// the same panels for every thread count.
+  /// Calls f.template operator()<Rows>(r0) for panel p (numbered as in RowTiling::panel_begin):
+  /// panels of panel_rows from each group's first row, then the group's tail. Fixed at compile
+  /// time, so the same panels for every thread count.
   template <class F>
   void with_panel(std::size_t p, F&& f);
 
@@ -362,7 +362,7 @@ class DataParallel {
   void update_ranges(std::size_t w);
   /// The chunked path's update of this worker's range of the parameters after the first layer's rows.
   void update_rest_of_range(Worker& me);
-  /// The split MLP's update of this worker's segments (for_each_weight_segment).
+  /// The weight split's update of this worker's segments (for_each_weight_segment).
   void update_weight_segments(Worker& me, std::size_t w);
 
   /// Sums the groups' partial products (B × Out each, at `parts`, group G at G·B·Out) in
@@ -398,7 +398,7 @@ class DataParallel {
 
   /// The segments of the parameters (other than first-layer rows) that worker w updates: its
   /// row groups of the second node and their columns of the first node's bias, and for worker
-  /// 0 the third node and the other biases.
+  /// 0 the second node's bias and the tail.
   template <class F>
   void for_each_weight_segment(const Worker& me, std::size_t w, F&& f) const;
 

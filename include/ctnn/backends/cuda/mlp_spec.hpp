@@ -78,14 +78,7 @@ struct MlpSpec {
   using activation = typename Plan::template activation<l>;
   /// Whether Dense layer l's activation needs its input for the derivative (then its
   /// pre-activation is saved too).
-  static constexpr auto needs_input = []<std::size_t... l>(std::index_sequence<l...>) {
-    return std::array<bool, layers>{[] {
-      if constexpr (node_ok<l>)
-        return bool(activation<l>::needs_input);
-      else
-        return false;
-    }()...};
-  }(std::make_index_sequence<layers>{});
+  static constexpr auto needs_input = Plan::saves_pre_activation;
   /// Whether every derivative follows from the layer outputs alone (what the FP16/BF16
   /// training kernel keeps).
   static constexpr bool outputs_suffice = [] {

@@ -17,7 +17,6 @@
 #include <numeric>
 #include <utility>
 
-#include "../../backends/simd/activations.hpp"
 #include "../../backends/simd/dense.hpp"
 #include "../../network/fusion.hpp"
 
@@ -31,6 +30,15 @@ constexpr std::size_t share(std::size_t v, std::size_t parts, std::size_t n) {
   return n >= parts ? (v * n + parts - 1) / parts : (v + n < parts ? 0 : v + n - parts);
 }
 
+/// `Width` columns (or rows) cut into `Groups` near-equal groups of multiples of `Quantum`: group g is
+/// [column(g), column(g + 1)).
+template <std::size_t Width, std::size_t Groups, std::size_t Quantum = 16>
+struct ColumnTiling {
+  static constexpr std::size_t column(std::size_t g) {
+    return g >= Groups ? Width : std::min(Width, (g * Width + Groups * Quantum / 2) / (Groups * Quantum) * Quantum);
+  }
+};
+
 /**
  * @brief A first Dense layer of `In` inputs and `Out` outputs split by its input rows into
  * `Groups` groups. A group's forward product (its rows' share of x·W for the whole batch) is
@@ -39,7 +47,6 @@ constexpr std::size_t share(std::size_t v, std::size_t parts, std::size_t n) {
  */
 template <std::size_t In, std::size_t Out, std::size_t Groups>
 struct RowTiling {
-  static constexpr std::size_t groups = Groups;
   /// Rows whose weights span a multiple of 64 floats: every range and panel boundary is one,
   /// so each weight takes the same path through the vectorised update wherever it lies.
   static constexpr std::size_t row_align = 64 / std::gcd(Out, std::size_t{64});
@@ -51,9 +58,7 @@ struct RowTiling {
   static constexpr std::size_t panel_rows = std::min(In, 24 / std::gcd(std::size_t{24}, row_align) * row_align);
   /// First row of group g (In for g ≥ Groups): near-equal groups of multiples of row_quantum
   /// rows but the last.
-  static constexpr std::size_t row(std::size_t g) {
-    return g >= Groups ? In : std::min(In, (g * In + Groups * row_quantum / 2) / (Groups * row_quantum) * row_quantum);
-  }
+  static constexpr std::size_t row(std::size_t g) { return ColumnTiling<In, Groups, row_quantum>::column(g); }
   /// The weight-gradient panels of all groups, numbered in row order: group g's are
   /// [panel_begin(g), panel_begin(g + 1)), full panels of panel_rows and then its tail.
   static constexpr std::size_t panel_begin(std::size_t g) {
@@ -62,15 +67,6 @@ struct RowTiling {
     return n;
   }
   static constexpr std::size_t panel_count = panel_begin(Groups);
-};
-
-/// `Width` columns cut into `Groups` near-equal groups of multiples of `Quantum`: group g is
-/// [column(g), column(g + 1)).
-template <std::size_t Width, std::size_t Groups, std::size_t Quantum = 16>
-struct ColumnTiling {
-  static constexpr std::size_t column(std::size_t g) {
-    return g >= Groups ? Width : std::min(Width, (g * Width + Groups * Quantum / 2) / (Groups * Quantum) * Quantum);
-  }
 };
 
 /// Whether the whole network is a run of at least three fused Dense nodes behind a first
@@ -97,7 +93,7 @@ struct WeightSplit {
 /**
  * @brief A network of fused Dense nodes 0, 1, …, C−1 (C ≥ 3) split by weights at batch B.
  * Node 0 is split by its input rows (`RowTiling`), node 1 by its input rows, which are node
- * 0's output columns (`ColumnTiling<mid… >` of node 0's `Out`); each worker owns contiguous
+ * 0's output columns (`ColumnTiling` of node 0's width); each worker owns contiguous
  * rows of both matrices, and no gradient is summed over chunks. Nodes 2 … C−1, the *tail*,
  * are computed by every worker for the whole batch (worker 0 keeps their gradients): chosen
  * only when the tail costs at most an eighth of the split nodes' multiply-adds, so that the

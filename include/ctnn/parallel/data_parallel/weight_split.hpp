@@ -182,7 +182,7 @@ void DataParallel<TrainerT, ThreadsT, ChunksT>::work_weight_split(std::size_t w)
   constexpr auto own = [](const Worker& wk, std::size_t g) { return g >= wk.group_begin && g < wk.group_end; };
   const auto own_hid = [&me](std::size_t g) { return g >= me.hid_begin && g < me.hid_end; };
   // 1. Its row groups' partial products of the first node, Wᵀ of its rows of the second,
-  // W3ᵀ, and the largest |x| over its input rows (for the pre-check of step 4).
+  // and the largest |x| over its input rows (for the pre-check of step 4).
   [&]<std::size_t... G>(std::index_sequence<G...>) {
     ((own(me, G) ? first_layer_partial<G>(p) : void()), ...);
   }(std::make_index_sequence<groups>{});
